@@ -1,0 +1,5 @@
+import sys
+
+from geolearn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,439 @@
+"""The :class:`Mesh` every part of geolearn works on, its validation report, repair and normalisation.
+
+A mesh is a plain triangle soup with optional per-face labels. Nothing here modifies a mesh in place
+and nothing is repaired unless you ask: :func:`repair` and :func:`normalize` return new meshes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
+
+from geolearn.errors import EmptyMeshError, FaceIndexError, NonFiniteError, OptionError
+
+__all__ = ["Mesh", "ValidationReport", "validate", "repair", "normalize", "edge_topology"]
+
+# Faces whose area is below this fraction of the squared bounding-box diagonal are "degenerate".
+# Relative, so the test means the same thing in millimetres and in metres.
+DEGENERATE_AREA_RTOL = 1e-12
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What :func:`validate` found in a mesh. Counts only; it never changes the mesh.
+
+    Attributes:
+        num_vertices, num_faces: sizes of the arrays.
+        num_nonfinite_vertices: vertices with a NaN or infinite coordinate.
+        num_degenerate_faces: faces with a repeated vertex index or (near-)zero area.
+        num_duplicate_faces: faces whose vertex set repeats an earlier face (any order or winding).
+        num_unreferenced_vertices: vertices used by no face.
+        num_components: connected components of the face graph (faces sharing a vertex).
+        num_boundary_edges: edges used by exactly one face (holes); 0 for a closed mesh.
+        num_nonmanifold_edges: edges used by more than two faces.
+        is_watertight: every edge is shared by exactly two faces.
+        is_winding_consistent: every edge shared by two faces is traversed in opposite directions.
+        surface_area: total area of the faces.
+        bounds: ((xmin, ymin, zmin), (xmax, ymax, zmax)) over finite vertices.
+    """
+
+    num_vertices: int
+    num_faces: int
+    num_nonfinite_vertices: int
+    num_degenerate_faces: int
+    num_duplicate_faces: int
+    num_unreferenced_vertices: int
+    num_components: int
+    num_boundary_edges: int
+    num_nonmanifold_edges: int
+    is_watertight: bool
+    is_winding_consistent: bool
+    surface_area: float
+    bounds: tuple[tuple[float, float, float], tuple[float, float, float]]
+
+    def problems(self) -> list[str]:
+        """Human-readable list of everything that is not a clean, closed, consistently wound mesh."""
+        out = []
+        if self.num_nonfinite_vertices:
+            out.append(f"{self.num_nonfinite_vertices} vertices with NaN/inf coordinates")
+        if self.num_degenerate_faces:
+            out.append(f"{self.num_degenerate_faces} degenerate faces")
+        if self.num_duplicate_faces:
+            out.append(f"{self.num_duplicate_faces} duplicate faces")
+        if self.num_unreferenced_vertices:
+            out.append(f"{self.num_unreferenced_vertices} unreferenced vertices")
+        if not self.is_watertight:
+            out.append(
+                f"not watertight ({self.num_boundary_edges} boundary edges, "
+                f"{self.num_nonmanifold_edges} non-manifold edges)"
+            )
+        if not self.is_winding_consistent:
+            out.append("inconsistent winding")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["bounds"] = [list(b) for b in self.bounds]
+        d["problems"] = self.problems()
+        return d
+
+
+@dataclass(frozen=True, eq=False)
+class Mesh:
+    """A triangle mesh with optional per-face part labels.
+
+    Attributes:
+        vertices: ``(V, 3)`` float64 coordinates.
+        faces: ``(F, 3)`` int64 vertex indices, each in ``[0, V)``.
+        face_labels: ``(F,)`` int64 part label per face, or ``None``. Indexes ``label_names``.
+        label_names: names of the labels, or ``None``.
+        source: where the mesh came from (a path, ``archive.zip/member``, or a description).
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_labels: np.ndarray | None = None
+    label_names: tuple[str, ...] | None = None
+    source: str = "<memory>"
+    _report: list[ValidationReport] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        v = np.ascontiguousarray(self.vertices, dtype=np.float64)
+        f = np.ascontiguousarray(self.faces, dtype=np.int64)
+        if v.ndim != 2 or v.shape[1] != 3:
+            raise OptionError(f"{self.source}: vertices must have shape (V, 3), got {v.shape}")
+        if f.ndim != 2 or f.shape[1] != 3:
+            raise OptionError(f"{self.source}: faces must have shape (F, 3), got {f.shape}")
+        object.__setattr__(self, "vertices", v)
+        object.__setattr__(self, "faces", f)
+        if self.face_labels is not None:
+            lab = np.ascontiguousarray(self.face_labels, dtype=np.int64)
+            if lab.shape != (f.shape[0],):
+                raise OptionError(
+                    f"{self.source}: face_labels must have shape ({f.shape[0]},), got {lab.shape}"
+                )
+            object.__setattr__(self, "face_labels", lab)
+        if self.label_names is not None:
+            object.__setattr__(self, "label_names", tuple(self.label_names))
+
+    # -- derived quantities -------------------------------------------------------------------
+    @property
+    def num_vertices(self) -> int:
+        return int(self.vertices.shape[0])
+
+    @property
+    def num_faces(self) -> int:
+        return int(self.faces.shape[0])
+
+    @property
+    def triangles(self) -> np.ndarray:
+        """``(F, 3, 3)`` float64: the corner coordinates of every face."""
+        return self.vertices[self.faces]
+
+    @property
+    def face_areas(self) -> np.ndarray:
+        """``(F,)`` float64 face areas."""
+        t = self.triangles
+        return 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
+
+    @property
+    def face_normals(self) -> np.ndarray:
+        """``(F, 3)`` float64 unit normals by the right-hand rule; zero for degenerate faces."""
+        t = self.triangles
+        n = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+        norm = np.linalg.norm(n, axis=1, keepdims=True)
+        return np.divide(n, norm, out=np.zeros_like(n), where=norm > 0)
+
+    @property
+    def face_centroids(self) -> np.ndarray:
+        """``(F, 3)`` float64 face centroids."""
+        return self.triangles.mean(axis=1)
+
+    @property
+    def report(self) -> ValidationReport:
+        """The validation report, computed once on first access."""
+        if not self._report:
+            self._report.append(validate(self))
+        return self._report[0]
+
+    def replace(self, **changes: Any) -> Mesh:
+        """A copy with some fields replaced (the report is recomputed when needed)."""
+        changes.setdefault("_report", [])
+        return dataclasses.replace(self, **changes)
+
+    def to_trimesh(self) -> Any:
+        """A ``trimesh.Trimesh`` view of this mesh (no processing, nothing merged)."""
+        import trimesh
+
+        return trimesh.Trimesh(self.vertices, self.faces, process=False, validate=False)
+
+    def __repr__(self) -> str:
+        lab = "" if self.label_names is None else f", {len(self.label_names)} labels"
+        return f"Mesh({self.num_vertices} vertices, {self.num_faces} faces{lab}, source={self.source!r})"
+
+
+def check_usable(mesh: Mesh) -> None:
+    """Raise a :class:`~geolearn.errors.MeshError` if the mesh cannot be used at all.
+
+    Usable means: at least one vertex and one face, finite coordinates, face indices in range.
+    Everything else (holes, bad winding, degenerate faces) is reported, not raised.
+    """
+    if mesh.num_vertices == 0 or mesh.num_faces == 0:
+        raise EmptyMeshError(
+            mesh.source, f"empty mesh ({mesh.num_vertices} vertices, {mesh.num_faces} faces)"
+        )
+    bad = ~np.isfinite(mesh.vertices).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise NonFiniteError(
+            mesh.source, f"{int(bad.sum())} vertices have NaN/inf coordinates (first: vertex {first})"
+        )
+    lo, hi = int(mesh.faces.min()), int(mesh.faces.max())
+    if lo < 0 or hi >= mesh.num_vertices:
+        bad_face = int(np.flatnonzero((mesh.faces < 0).any(1) | (mesh.faces >= mesh.num_vertices).any(1))[0])
+        raise FaceIndexError(
+            mesh.source,
+            f"face {bad_face} refers to vertex {int(mesh.faces[bad_face].max() if hi >= mesh.num_vertices else lo)}"
+            f" but vertex indices must be in [0, {mesh.num_vertices})",
+        )
+
+
+@dataclass(frozen=True)
+class EdgeTopology:
+    """Undirected edges of a triangle mesh and how faces use them.
+
+    Attributes:
+        edges: ``(E, 2)`` int64 sorted vertex pairs, unique.
+        face_edges: ``(F, 3)`` int64 index into ``edges`` of edge (v0,v1), (v1,v2), (v2,v0) of each face.
+        edge_face_count: ``(E,)`` number of faces using each edge.
+        edge_direction_sum: ``(E,)`` sum over faces of +1 if the face traverses the edge low→high,
+            -1 otherwise. 0 on an interior edge of a consistently wound manifold.
+    """
+
+    edges: np.ndarray
+    face_edges: np.ndarray
+    edge_face_count: np.ndarray
+    edge_direction_sum: np.ndarray
+
+
+def edge_topology(faces: np.ndarray) -> EdgeTopology:
+    """Edge structure of ``faces`` (``(F, 3)`` int), vectorised; O(F log F)."""
+    f = np.asarray(faces, dtype=np.int64)
+    directed = np.stack([f, np.roll(f, -1, axis=1)], axis=2).reshape(-1, 2)  # (3F, 2)
+    forward = directed[:, 0] < directed[:, 1]
+    und = np.sort(directed, axis=1)
+    edges, inverse = np.unique(und, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    count = np.bincount(inverse, minlength=len(edges))
+    direction = np.bincount(inverse, weights=np.where(forward, 1.0, -1.0), minlength=len(edges))
+    return EdgeTopology(edges, inverse.reshape(-1, 3), count, direction.astype(np.int64))
+
+
+def face_adjacency(faces: np.ndarray, num_vertices: int) -> scipy.sparse.csr_matrix:
+    """``(F, F)`` sparse matrix linking faces that share an edge."""
+    topo = edge_topology(faces)
+    f_idx = np.repeat(np.arange(len(faces)), 3)
+    e_idx = topo.face_edges.reshape(-1)
+    inc = scipy.sparse.csr_matrix(
+        (np.ones(len(f_idx)), (f_idx, e_idx)), shape=(len(faces), len(topo.edges))
+    )
+    adj = (inc @ inc.T).tocsr()
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    return adj
+
+
+def validate(mesh: Mesh) -> ValidationReport:
+    """Count what is wrong with ``mesh`` without changing it. See :class:`ValidationReport`."""
+    v, f = mesh.vertices, mesh.faces
+    finite = np.isfinite(v).all(axis=1)
+    nv, nf = len(v), len(f)
+    if nv and finite.any():
+        fv = v[finite]
+        bounds = (tuple(map(float, fv.min(0))), tuple(map(float, fv.max(0))))
+    else:
+        bounds = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    in_range = nf > 0 and nv > 0 and f.min() >= 0 and f.max() < nv
+    if not in_range:
+        return ValidationReport(
+            nv, nf, int((~finite).sum()), 0, 0, nv, 0, 0, 0, False, False, 0.0, bounds  # type: ignore[arg-type]
+        )
+    areas = np.nan_to_num(mesh.face_areas)
+    diag2 = float(np.sum((np.asarray(bounds[1]) - np.asarray(bounds[0])) ** 2))
+    repeated = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 2] == f[:, 0])
+    degenerate = repeated | (areas <= DEGENERATE_AREA_RTOL * max(diag2, 1e-300))
+    _, first = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
+    duplicates = nf - len(first)
+    referenced = np.zeros(nv, dtype=bool)
+    referenced[f.reshape(-1)] = True
+    # connected components over vertices referenced by faces
+    rows = np.concatenate([f[:, 0], f[:, 1]])
+    cols = np.concatenate([f[:, 1], f[:, 2]])
+    graph = scipy.sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(nv, nv))
+    _, comp = scipy.sparse.csgraph.connected_components(graph, directed=False)
+    num_components = len(np.unique(comp[referenced]))
+    topo = edge_topology(f[~repeated])
+    boundary = int((topo.edge_face_count == 1).sum())
+    nonmanifold = int((topo.edge_face_count > 2).sum())
+    two = topo.edge_face_count == 2
+    winding_ok = bool(np.all(topo.edge_direction_sum[two] == 0))
+    return ValidationReport(
+        num_vertices=nv,
+        num_faces=nf,
+        num_nonfinite_vertices=int((~finite).sum()),
+        num_degenerate_faces=int(degenerate.sum()),
+        num_duplicate_faces=int(duplicates),
+        num_unreferenced_vertices=int((~referenced).sum()),
+        num_components=int(num_components),
+        num_boundary_edges=boundary,
+        num_nonmanifold_edges=nonmanifold,
+        is_watertight=boundary == 0 and nonmanifold == 0 and not repeated.any(),
+        is_winding_consistent=winding_ok,
+        surface_area=float(areas.sum()),
+        bounds=bounds,  # type: ignore[arg-type]
+    )
+
+
+def repair(
+    mesh: Mesh,
+    *,
+    merge_vertices: bool = True,
+    drop_degenerate: bool = True,
+    drop_duplicates: bool = True,
+    drop_unreferenced: bool = True,
+    fix_winding: bool = True,
+    merge_tolerance: float = 1e-8,
+) -> Mesh:
+    """Return a repaired copy of ``mesh``; the input is not changed. Face labels follow their faces.
+
+    Args:
+        merge_vertices: weld vertices closer than ``merge_tolerance`` × bounding-box diagonal.
+        drop_degenerate: remove faces with a repeated vertex or (near-)zero area.
+        drop_duplicates: remove faces whose vertex set repeats an earlier face (the first is kept).
+        drop_unreferenced: remove vertices no face uses.
+        fix_winding: flip faces so that every connected component is consistently wound
+            (breadth-first over edge-adjacent faces, keeping the orientation of each component's
+            first face; then, for closed components, flip the whole component if its signed volume
+            is negative so normals point outward).
+    """
+    check_usable(mesh)
+    v, f = mesh.vertices, mesh.faces
+    labels = mesh.face_labels
+    keep = np.ones(len(f), dtype=bool)
+    if merge_vertices:
+        diag = float(np.linalg.norm(v.max(0) - v.min(0))) or 1.0
+        q = np.round(v / (merge_tolerance * diag)).astype(np.int64)
+        _, first, inverse = np.unique(q, axis=0, return_index=True, return_inverse=True)
+        v = v[first]
+        f = inverse.reshape(-1)[f]
+    if drop_degenerate:
+        tmp = Mesh(v, f, source=mesh.source)
+        area = tmp.face_areas
+        diag2 = float(np.sum((v.max(0) - v.min(0)) ** 2))
+        rep = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 2] == f[:, 0])
+        keep &= ~(rep | (area <= DEGENERATE_AREA_RTOL * max(diag2, 1e-300)))
+    if drop_duplicates:
+        idx = np.flatnonzero(keep)
+        _, first = np.unique(np.sort(f[idx], axis=1), axis=0, return_index=True)
+        dup_keep = np.zeros(len(f), dtype=bool)
+        dup_keep[idx[first]] = True
+        keep &= dup_keep
+    f = f[keep]
+    if labels is not None:
+        labels = labels[keep]
+    if len(f) == 0:
+        raise EmptyMeshError(mesh.source, "no faces left after dropping degenerate/duplicate faces")
+    if drop_unreferenced:
+        used = np.zeros(len(v), dtype=bool)
+        used[f.reshape(-1)] = True
+        remap = np.cumsum(used) - 1
+        v = v[used]
+        f = remap[f]
+    if fix_winding:
+        f = _fix_winding(v, f)
+    return mesh.replace(vertices=v, faces=f, face_labels=labels)
+
+
+def _fix_winding(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    f = f.copy()
+    topo = edge_topology(f)
+    nf = len(f)
+    # pairs of faces across manifold edges
+    e_of = topo.face_edges.reshape(-1)
+    owner = np.repeat(np.arange(nf), 3)
+    order = np.argsort(e_of, kind="stable")
+    e_sorted, o_sorted = e_of[order], owner[order]
+    same = e_sorted[1:] == e_sorted[:-1]
+    manifold = topo.edge_face_count[e_sorted[1:]] == 2
+    sel = same & manifold
+    a, b, e = o_sorted[:-1][sel], o_sorted[1:][sel], e_sorted[1:][sel]
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(nf)]
+    for ai, bi, ei in zip(a.tolist(), b.tolist(), e.tolist(), strict=True):
+        neighbours[ai].append((bi, ei))
+        neighbours[bi].append((ai, ei))
+    edges = topo.edges
+
+    def forward(face: np.ndarray, edge: np.ndarray) -> bool:
+        for k in range(3):
+            if face[k] == edge[0] and face[(k + 1) % 3] == edge[1]:
+                return True
+        return False
+
+    visited = np.zeros(nf, dtype=bool)
+    for seed in range(nf):
+        if visited[seed]:
+            continue
+        visited[seed] = True
+        stack = [seed]
+        component = [seed]
+        while stack:
+            cur = stack.pop()
+            for nb, ei in neighbours[cur]:
+                if visited[nb]:
+                    continue
+                # consistent iff the two faces traverse the shared edge in opposite directions
+                if forward(f[cur], edges[ei]) == forward(f[nb], edges[ei]):
+                    f[nb] = f[nb][::-1]
+                visited[nb] = True
+                stack.append(nb)
+                component.append(nb)
+        comp = np.asarray(component)
+        t = v[f[comp]]
+        signed_volume = np.einsum("ij,ij->i", t[:, 0], np.cross(t[:, 1], t[:, 2])).sum() / 6.0
+        if signed_volume < 0 and _closed(topo, comp):
+            f[comp] = f[comp][:, ::-1]
+    return f
+
+
+def _closed(topo: EdgeTopology, comp: np.ndarray) -> bool:
+    return bool(np.all(topo.edge_face_count[topo.face_edges[comp].reshape(-1)] == 2))
+
+
+def normalize(mesh: Mesh, method: str = "unit_sphere") -> Mesh:
+    """Return a copy of ``mesh`` translated and scaled.
+
+    Args:
+        method: ``"unit_sphere"`` — centre the bounding box at the origin and scale so the farthest
+            vertex lies at distance 1; ``"unit_cube"`` — centre the bounding box and scale its longest
+            side to 1 (fits in ``[-0.5, 0.5]^3``); ``"none"`` — unchanged copy.
+    """
+    check_usable(mesh)
+    v = mesh.vertices
+    if method == "none":
+        return mesh.replace(vertices=v.copy())
+    used = v[np.unique(mesh.faces)]
+    centre = 0.5 * (used.min(0) + used.max(0))
+    if method == "unit_sphere":
+        scale = float(np.linalg.norm(used - centre, axis=1).max())
+    elif method == "unit_cube":
+        scale = float((used.max(0) - used.min(0)).max())
+    else:
+        raise OptionError(f"normalize: unknown method {method!r}; use unit_sphere, unit_cube or none")
+    if scale <= 0:
+        raise EmptyMeshError(mesh.source, "all vertices coincide: cannot normalise a zero-size mesh")
+    return mesh.replace(vertices=(v - centre) / scale)
