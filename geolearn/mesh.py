@@ -221,14 +221,35 @@ class EdgeTopology:
     edge_direction_sum: np.ndarray
 
 
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """One int64 (or a byte string) per row of a small non-negative int array, equal iff rows are."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    base = int(rows.max()) + 1 if rows.size else 1
+    if base ** rows.shape[1] < 2**62:
+        key = np.zeros(len(rows), dtype=np.int64)
+        for col in range(rows.shape[1]):
+            key = key * base + rows[:, col]
+        return key
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+
+
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_index=True, return_inverse=True)``, several times faster.
+
+    Returns:
+        unique ``(U, k)`` rows, index ``(U,)`` of each one's first occurrence, inverse ``(n,)``.
+    """
+    _, first, inverse = np.unique(_row_keys(rows), return_index=True, return_inverse=True)
+    return rows[first], first, inverse.reshape(-1)
+
+
 def edge_topology(faces: np.ndarray) -> EdgeTopology:
     """Edge structure of ``faces`` (``(F, 3)`` int), vectorised; O(F log F)."""
     f = np.asarray(faces, dtype=np.int64)
     directed = np.stack([f, np.roll(f, -1, axis=1)], axis=2).reshape(-1, 2)  # (3F, 2)
     forward = directed[:, 0] < directed[:, 1]
     und = np.sort(directed, axis=1)
-    edges, inverse = np.unique(und, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    edges, _, inverse = unique_rows(und)
     count = np.bincount(inverse, minlength=len(edges))
     direction = np.bincount(inverse, weights=np.where(forward, 1.0, -1.0), minlength=len(edges))
     return EdgeTopology(edges, inverse.reshape(-1, 3), count, direction.astype(np.int64))
@@ -267,7 +288,7 @@ def validate(mesh: Mesh) -> ValidationReport:
     diag2 = float(np.sum((np.asarray(bounds[1]) - np.asarray(bounds[0])) ** 2))
     repeated = (f[:, 0] == f[:, 1]) | (f[:, 1] == f[:, 2]) | (f[:, 2] == f[:, 0])
     degenerate = repeated | (areas <= DEGENERATE_AREA_RTOL * max(diag2, 1e-300))
-    _, first = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
+    _, first, _ = unique_rows(np.sort(f, axis=1))
     duplicates = nf - len(first)
     referenced = np.zeros(nv, dtype=bool)
     referenced[f.reshape(-1)] = True
@@ -328,9 +349,9 @@ def repair(
     if merge_vertices:
         diag = float(np.linalg.norm(v.max(0) - v.min(0))) or 1.0
         q = np.round(v / (merge_tolerance * diag)).astype(np.int64)
-        _, first, inverse = np.unique(q, axis=0, return_index=True, return_inverse=True)
+        _, first, inverse = unique_rows(q - q.min(0))
         v = v[first]
-        f = inverse.reshape(-1)[f]
+        f = inverse[f]
     if drop_degenerate:
         tmp = Mesh(v, f, source=mesh.source)
         area = tmp.face_areas
@@ -339,7 +360,7 @@ def repair(
         keep &= ~(rep | (area <= DEGENERATE_AREA_RTOL * max(diag2, 1e-300)))
     if drop_duplicates:
         idx = np.flatnonzero(keep)
-        _, first = np.unique(np.sort(f[idx], axis=1), axis=0, return_index=True)
+        _, first, _ = unique_rows(np.sort(f[idx], axis=1))
         dup_keep = np.zeros(len(f), dtype=bool)
         dup_keep[idx[first]] = True
         keep &= dup_keep

@@ -20,7 +20,7 @@ import numpy as np
 
 from geolearn.errors import OptionError
 
-__all__ = ["Split", "TrainVal", "carve_validation", "split_by_fractions", "class_rng"]
+__all__ = ["Split", "TrainVal", "carve_validation", "class_rng", "split_by_fractions"]
 
 
 class TrainVal(NamedTuple):

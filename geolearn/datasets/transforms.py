@@ -1,0 +1,146 @@
+"""Random augmentation of samples, applied by a dataset on every access.
+
+A transform is called as ``transform(sample, generator) -> sample``: it draws every random number from
+the ``torch.Generator`` it is given (the dataset seeds one per ``(seed, epoch, index)``), returns a
+new dict with new tensors and never modifies the sample it receives (so cached arrays are never
+changed). Its ``repr`` lists its parameters.
+
+Transforms are registered by name (:func:`create_transform`); a duplicate name raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import torch
+
+from geolearn.errors import OptionError
+
+__all__ = [
+    "TRANSFORMS",
+    "Compose",
+    "RandomJitter",
+    "RandomRotation",
+    "create_transform",
+    "register_transform",
+]
+
+T = TypeVar("T")
+TRANSFORMS: dict[str, Any] = {}
+
+# Keys holding 3D positions or directions in the normalised frame; a rotation applies to all of them.
+_VECTOR_KEYS = ("points", "normals", "face_centroids")
+# Keys a rotation of points cannot follow (they would no longer match the rotated points).
+_GRID_KEYS = ("voxels", "views", "view_face")
+
+
+def register_transform(name: str) -> Callable[[T], T]:
+    """Class decorator registering a transform under ``name``; a duplicate name raises."""
+
+    def wrap(cls: T) -> T:
+        if name in TRANSFORMS:
+            raise OptionError(f"transform name {name!r} is already registered")
+        TRANSFORMS[name] = cls
+        return cls
+
+    return wrap
+
+
+def create_transform(name: str, **kwargs: Any) -> Any:
+    """The transform registered as ``name`` built with ``kwargs``."""
+    if name not in TRANSFORMS:
+        raise OptionError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
+    return TRANSFORMS[name](**kwargs)
+
+
+class Compose:
+    """Apply several transforms in order, all drawing from the same generator."""
+
+    def __init__(
+        self, transforms: Sequence[Callable[[dict[str, Any], torch.Generator], dict[str, Any]]]
+    ) -> None:
+        self.transforms = list(transforms)
+
+    def __repr__(self) -> str:
+        return f"Compose([{', '.join(repr(t) for t in self.transforms)}])"
+
+    def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
+        for t in self.transforms:
+            sample = t(sample, generator)
+        return sample
+
+
+def _rotation_matrix(axis: str, angle: torch.Tensor) -> torch.Tensor:
+    """``(3, 3)`` float32 rotation by ``angle`` (0-d tensor, radians) about coordinate ``axis``."""
+    c, s = torch.cos(angle), torch.sin(angle)
+    one, zero = torch.ones(()), torch.zeros(())
+    if axis == "x":
+        rows = [[one, zero, zero], [zero, c, -s], [zero, s, c]]
+    elif axis == "y":
+        rows = [[c, zero, s], [zero, one, zero], [-s, zero, c]]
+    else:
+        rows = [[c, -s, zero], [s, c, zero], [zero, zero, one]]
+    return torch.stack([torch.stack(r) for r in rows]).to(torch.float32)
+
+
+@register_transform("rotate")
+class RandomRotation:
+    """Rotate ``points``, ``normals`` and ``face_centroids`` by one random angle about ``axis``.
+
+    Args:
+        axis: ``"x"``, ``"y"`` or ``"z"`` (ModelNet and the embedded shapes are ``z``-up).
+        max_angle: angles are uniform in ``[-max_angle, max_angle]`` radians (default: a full turn).
+
+    Raises:
+        OptionError: when called on a sample with voxels or views, which a rotation of the points
+            would leave misaligned.
+    """
+
+    def __init__(self, axis: str = "z", max_angle: float = math.pi) -> None:
+        if axis not in ("x", "y", "z"):
+            raise OptionError(f"RandomRotation: axis must be 'x', 'y' or 'z', got {axis!r}")
+        if not (0 <= float(max_angle) <= math.pi):
+            raise OptionError(f"RandomRotation: max_angle must be in [0, pi], got {max_angle}")
+        self.axis = axis
+        self.max_angle = float(max_angle)
+
+    def __repr__(self) -> str:
+        return f"RandomRotation(axis={self.axis!r}, max_angle={self.max_angle})"
+
+    def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
+        grids = [k for k in _GRID_KEYS if k in sample]
+        if grids:
+            raise OptionError(f"RandomRotation cannot rotate {', '.join(grids)}; use it with points only")
+        angle = (torch.rand((), generator=generator) * 2 - 1) * self.max_angle
+        rot = _rotation_matrix(self.axis, angle)  # (3, 3)
+        out = dict(sample)
+        for k in _VECTOR_KEYS:
+            if k in out:
+                out[k] = out[k] @ rot.T.to(out[k].dtype)  # (M, 3), a new tensor
+        return out
+
+
+@register_transform("jitter")
+class RandomJitter:
+    """Add Gaussian noise of std ``sigma``, clipped to ``[-clip, clip]``, to every point of ``points``
+    (normals, face data and ``point_face`` are kept)."""
+
+    def __init__(self, sigma: float = 0.01, clip: float = 0.05) -> None:
+        if not (sigma >= 0 and clip >= 0):
+            raise OptionError(f"RandomJitter: sigma and clip must be >= 0, got {sigma}, {clip}")
+        self.sigma = float(sigma)
+        self.clip = float(clip)
+
+    def __repr__(self) -> str:
+        return f"RandomJitter(sigma={self.sigma}, clip={self.clip})"
+
+    def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
+        if "points" not in sample:
+            return dict(sample)
+        p = sample["points"]
+        noise = torch.randn(p.shape, generator=generator, dtype=p.dtype) * self.sigma
+        out = dict(sample)
+        out["points"] = p + noise.clamp_(-self.clip, self.clip)  # (N, 3), a new tensor
+        return out
