@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.ndimage
 from geometry_meshes import box, modelnet_mesh, sphere
 
-import geolearn.geometry.voxelize as vox
 from geolearn.errors import OptionError
 from geolearn.geometry.voxelize import SOLID_DIRECTIONS, VoxelGrid, voxel_centers, voxelize
 from geolearn.mesh import Mesh
+
+vox = importlib.import_module("geolearn.geometry.voxelize")  # the package exports a function of that name
 
 R = 32
 H = 2.0 / R  # voxel size of the default [-1, 1]^3 grid
