@@ -11,9 +11,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from geolearn.errors import GeolearnError  # noqa: E402
-from geolearn.io import load_mesh, parse_mesh  # noqa: E402
-from geolearn.mesh import Mesh, ValidationReport, normalize, repair, validate  # noqa: E402
+from geolearn.errors import GeolearnError
+from geolearn.io import load_mesh, parse_mesh
+from geolearn.mesh import Mesh, ValidationReport, normalize, repair, validate
 
 __all__ = [
     "GeolearnError",

@@ -7,18 +7,18 @@ command line can print it as one line. Catch :class:`GeolearnError` to handle al
 from __future__ import annotations
 
 __all__ = [
+    "CacheError",
+    "DatasetError",
+    "EmptyMeshError",
+    "FaceIndexError",
     "GeolearnError",
     "MeshError",
     "MeshFileNotFoundError",
-    "UnsupportedFormatError",
     "MeshParseError",
-    "EmptyMeshError",
     "NonFiniteError",
-    "FaceIndexError",
-    "TriangulationError",
-    "DatasetError",
-    "CacheError",
     "OptionError",
+    "TriangulationError",
+    "UnsupportedFormatError",
 ]
 
 

@@ -16,7 +16,7 @@ import scipy.sparse.csgraph
 
 from geolearn.errors import EmptyMeshError, FaceIndexError, NonFiniteError, OptionError
 
-__all__ = ["Mesh", "ValidationReport", "validate", "repair", "normalize", "edge_topology"]
+__all__ = ["Mesh", "ValidationReport", "edge_topology", "normalize", "repair", "validate"]
 
 # Faces whose area is below this fraction of the squared bounding-box diagonal are "degenerate".
 # Relative, so the test means the same thing in millimetres and in metres.
@@ -260,9 +260,7 @@ def face_adjacency(faces: np.ndarray, num_vertices: int) -> scipy.sparse.csr_mat
     topo = edge_topology(faces)
     f_idx = np.repeat(np.arange(len(faces)), 3)
     e_idx = topo.face_edges.reshape(-1)
-    inc = scipy.sparse.csr_matrix(
-        (np.ones(len(f_idx)), (f_idx, e_idx)), shape=(len(faces), len(topo.edges))
-    )
+    inc = scipy.sparse.csr_matrix((np.ones(len(f_idx)), (f_idx, e_idx)), shape=(len(faces), len(topo.edges)))
     adj = (inc @ inc.T).tocsr()
     adj.setdiag(0)
     adj.eliminate_zeros()
@@ -282,7 +280,19 @@ def validate(mesh: Mesh) -> ValidationReport:
     in_range = nf > 0 and nv > 0 and f.min() >= 0 and f.max() < nv
     if not in_range:
         return ValidationReport(
-            nv, nf, int((~finite).sum()), 0, 0, nv, 0, 0, 0, False, False, 0.0, bounds  # type: ignore[arg-type]
+            nv,
+            nf,
+            int((~finite).sum()),
+            0,
+            0,
+            nv,
+            0,
+            0,
+            0,
+            False,
+            False,
+            0.0,
+            bounds,  # type: ignore[arg-type]
         )
     areas = np.nan_to_num(mesh.face_areas)
     diag2 = float(np.sum((np.asarray(bounds[1]) - np.asarray(bounds[0])) ** 2))
@@ -400,10 +410,7 @@ def _fix_winding(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     edges = topo.edges
 
     def forward(face: np.ndarray, edge: np.ndarray) -> bool:
-        for k in range(3):
-            if face[k] == edge[0] and face[(k + 1) % 3] == edge[1]:
-                return True
-        return False
+        return any(face[k] == edge[0] and face[(k + 1) % 3] == edge[1] for k in range(3))
 
     visited = np.zeros(nf, dtype=bool)
     for seed in range(nf):

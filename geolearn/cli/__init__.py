@@ -21,7 +21,7 @@ from typing import Any
 from geolearn import __version__
 from geolearn.errors import GeolearnError
 
-__all__ = ["main", "build_parser", "emit_json"]
+__all__ = ["build_parser", "emit_json", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:

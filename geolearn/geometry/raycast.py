@@ -13,7 +13,7 @@ import numpy as np
 from geolearn._open3d import open3d
 from geolearn.mesh import Mesh
 
-__all__ = ["RayHits", "RayCaster"]
+__all__ = ["RayCaster", "RayHits"]
 
 
 class RayHits(NamedTuple):

@@ -59,9 +59,7 @@ def sample_surface(mesh: Mesh, num_points: int, seed: Seed) -> SurfaceSample:
     r2 = rng.random(num_points)
     tri = mesh.triangles[face]  # (N, 3, 3)
     points = (
-        (1 - r1)[:, None] * tri[:, 0]
-        + (r1 * (1 - r2))[:, None] * tri[:, 1]
-        + (r1 * r2)[:, None] * tri[:, 2]
+        (1 - r1)[:, None] * tri[:, 0] + (r1 * (1 - r2))[:, None] * tri[:, 1] + (r1 * r2)[:, None] * tri[:, 2]
     )
     normals = mesh.face_normals[face]
     return SurfaceSample(points.astype(np.float32), normals.astype(np.float32), face)

@@ -98,8 +98,9 @@ def load_mesh(
         if suffix == "zip":
             read_bytes(path)  # raises the "name a member" error
         raise UnsupportedFormatError(
-            source, f"unknown mesh format {suffix or '(no extension)'!r}; geolearn reads "
-            + ", ".join(f".{f}" for f in SUPPORTED_FORMATS)
+            source,
+            f"unknown mesh format {suffix or '(no extension)'!r}; geolearn reads "
+            + ", ".join(f".{f}" for f in SUPPORTED_FORMATS),
         )
     mesh = parse_mesh(read_bytes(path), suffix, source, max_faces=max_faces)
     if repair:

@@ -155,8 +155,7 @@ def _parse_off_vertices(lines: list[bytes], source: str, line0: int) -> np.ndarr
         except ValueError:
             raise MeshParseError(
                 source,
-                f"garbled vertex {i} (data line {line0 + i + 1}): "
-                f"{line[:60].decode('latin-1', 'replace')!r}",
+                f"garbled vertex {i} (data line {line0 + i + 1}): {line[:60].decode('latin-1', 'replace')!r}",
             ) from None
     return out
 
@@ -247,7 +246,9 @@ def _check_ply_header(data: bytes, source: str, max_faces: int | None) -> None:
             "(truncated file or corrupt header)",
         )
     if max_faces is not None and elements.get("face", 0) > max_faces:
-        raise MeshParseError(source, f"header declares {elements['face']} faces, more than max_faces={max_faces}")
+        raise MeshParseError(
+            source, f"header declares {elements['face']} faces, more than max_faces={max_faces}"
+        )
 
 
 def _check_stl(data: bytes, source: str, max_faces: int | None) -> None:
@@ -263,7 +264,9 @@ def _check_stl(data: bytes, source: str, max_faces: int | None) -> None:
                     f"{len(data)} bytes (truncated file or corrupt header)",
                 )
             if max_faces is not None and n > max_faces:
-                raise MeshParseError(source, f"header declares {n} triangles, more than max_faces={max_faces}")
+                raise MeshParseError(
+                    source, f"header declares {n} triangles, more than max_faces={max_faces}"
+                )
     elif data[:5].lower() != b"solid":
         raise MeshParseError(source, f"truncated STL: {len(data)} bytes, a binary STL needs at least 84")
 
@@ -275,7 +278,9 @@ def _parse_with_trimesh(data: bytes, fmt: str, source: str) -> tuple[np.ndarray,
     try:
         loaded = trimesh.load(io.BytesIO(data), file_type=fmt, process=False, force=None)
     except Exception as exc:  # trimesh raises many types for garbled files; all mean "cannot parse"
-        raise MeshParseError(source, f"cannot parse {fmt.upper()} file: {type(exc).__name__}: {exc}") from None
+        raise MeshParseError(
+            source, f"cannot parse {fmt.upper()} file: {type(exc).__name__}: {exc}"
+        ) from None
     if isinstance(loaded, trimesh.Scene):
         geoms = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)]
         if not geoms:

@@ -131,7 +131,11 @@ BAD_FILES = {
         MeshParseError,
         "more than",
     ),
-    "truncated.stl": (b"\0" * 80 + struct.pack("<I", 10**12 % 2**32) + b"\0" * 50, MeshParseError, "binary STL"),
+    "truncated.stl": (
+        b"\0" * 80 + struct.pack("<I", 10**12 % 2**32) + b"\0" * 50,
+        MeshParseError,
+        "binary STL",
+    ),
     "garbage.ply": (b"ply\nthis is not a header\n", MeshParseError, "not a PLY"),
     "garbage.obj": (b"v 0 0 0\nv 1 0 0\nf 1 2\n", EmptyMeshError, "not a triangle mesh|0 faces"),
     "garbage.glb": (b"glTF\x02\x00\x00\x00garbage", MeshParseError, "cannot parse GLB"),
@@ -150,8 +154,10 @@ def test_bad_input_names_file_and_problem(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["truncated.off", "huge_header.off", "nan.off", "unknown.xyz"])
-def test_cli_turns_errors_into_one_line(tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    data, _, message = BAD_FILES[name]
+def test_cli_turns_errors_into_one_line(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, _, _ = BAD_FILES[name]
     path = _write(tmp_path, name, data)
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err
