@@ -131,75 +131,19 @@ def run(args: argparse.Namespace) -> int:
 def _train(config: ExperimentConfig, args: argparse.Namespace) -> int:
     import torch
 
-    from geolearn.datasets import collate_shapes
-    from geolearn.nn import create_model
-    from geolearn.nn.registry import get_encoder_info, list_encoders
-    from geolearn.train import Trainer, choose_device, seed_everything
+    from geolearn.jobs.training import train_experiment
+    from geolearn.train import choose_device
     from geolearn.train.distributed import init_distributed, rank_device
     from geolearn.train.rundir import to_json
 
-    if not config.encoder:
-        raise OptionError(f"--encoder is required; registered: {', '.join(list_encoders())}")
-    info = get_encoder_info(config.encoder)
-    if config.task not in info.tasks:
-        raise OptionError(
-            f"--encoder {config.encoder} cannot {config.task} (it supports {', '.join(sorted(info.tasks))})"
-        )
     device = rank_device(choose_device(args.device))
     dist = init_distributed(device)
     quiet = args.quiet or not dist.is_main  # progress bars also need a terminal (see Trainer)
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO, format="%(message)s", stream=sys.stderr
     )
-    try:
-        representations = info.default_representations(config.task, **config.representation_kwargs)
-    except TypeError as exc:  # an argument the representations do not take
-        raise OptionError(f"option representation_kwargs: {exc}") from exc
-    splits, failures = _open_splits(config, representations, progress=not quiet and sys.stderr.isatty())
-
-    seed_everything(config.train.seed)  # the model's initial weights
-    example = collate_shapes([splits["train"][0]])
-    model = create_model(
-        config.encoder,
-        config.task,
-        num_classes=splits["train"].num_classes,
-        example_batch=example,
-        **config.model_kwargs,
-    )
-    trainer = Trainer(
-        model,
-        config.train,
-        task=config.task,
-        run_dir=args.out,
-        device=device,
-        progress=not quiet,
-        record_config=config.to_flat_dict(),
-    )
-    result = trainer.fit(splits["train"], splits["val"], resume=args.out / "last.pt" if args.resume else None)
-    test = trainer.evaluate(splits["test"])  # best-on-validation weights (fit loaded them)
-    best_val = result.history[result.best_epoch] if result.best_epoch is not None else {}
-    report = {
-        "run_dir": str(args.out),
-        "task": config.task,
-        "encoder": config.encoder,
-        "data": config.data,
-        "classes": list(
-            splits["train"].label_names if config.task == "segment" else splits["train"].class_names
-        ),
-        "shapes": {name: len(ds) for name, ds in splits.items()},
-        "failed_shapes": failures,
-        "epochs": result.epochs,
-        "stopped_early": result.stopped_early,
-        "best_epoch": result.best_epoch,
-        "monitor": config.train.monitor,
-        "val": {k[4:]: v for k, v in best_val.items() if k.startswith("val/")},
-        "test": test,
-        "world_size": dist.world_size,
-        "device": str(trainer.device),
-        "parameters": sum(p.numel() for p in model.parameters()),
-    }
+    report = train_experiment(config, args.out, device=device, quiet=quiet, resume=args.resume).report
     if dist.is_main:
-        trainer.run.write_json("test_metrics.json", report)
         if args.json:
             emit_json(to_json(report))
         else:
@@ -207,43 +151,6 @@ def _train(config: ExperimentConfig, args: argparse.Namespace) -> int:
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     return 0
-
-
-def _open_splits(
-    config: Any, representations: list[Any], *, progress: bool
-) -> tuple[dict[str, Any], list[dict]]:
-    """The train / val / test datasets, each preprocessed into the cache (unusable shapes dropped).
-
-    Rank 0 fills the cache first; the other ranks then find every entry there.
-    """
-    from geolearn.datasets import detect_kind, open_dataset, preprocess
-    from geolearn.train.distributed import barrier, dist_info
-
-    kwargs: dict[str, Any] = {
-        "task": config.task,
-        "representations": representations,
-        "seed": config.split_seed,
-        "max_shapes": config.max_shapes,
-    }
-    if detect_kind(config.data) != "embedded":  # the embedded dataset generates its own val shapes
-        kwargs["val_fraction"] = config.val_fraction
-    splits = {name: open_dataset(config.data, split=name, **kwargs) for name in ("train", "val", "test")}
-    failures: list[dict] = []
-    main = dist_info().is_main
-    for turn in (True, False):  # rank 0 first, then the others
-        if main == turn:
-            for ds in splits.values():
-                report = preprocess(ds, progress=progress and main)
-                failures += [{"source": f.source, "reason": f.reason} for f in report.failures]
-        barrier()
-    for name, ds in splits.items():
-        if len(ds) == 0:
-            raise OptionError(
-                f"the {name} split of {config.data or 'the embedded dataset'} has no usable shape"
-            )
-    for f in failures:
-        logging.getLogger(__name__).warning("skipped %s: %s", f["source"], f["reason"])
-    return splits, failures
 
 
 def _write_text(report: dict[str, Any], out: Any) -> None:

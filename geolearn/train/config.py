@@ -160,6 +160,9 @@ class ExperimentConfig:
     # Seeds the validation split (and which shapes the embedded dataset generates). Separate from
     # the training seed, so runs with different seeds are compared on the same data.
     split_seed: int = 0
+    # Other arguments of the dataset class (e.g. {category: Chair} for the labeled PSB,
+    # {num_per_class: {train: 12, val: 4, test: 10}} for the embedded dataset); empty keeps its defaults.
+    dataset_kwargs: dict[str, Any] = field(default_factory=dict)
     # Arguments of the encoder's representations (e.g. num_points, resolution, num_views).
     representation_kwargs: dict[str, Any] = field(default_factory=dict)
     # Arguments of create_model: the encoder's options (e.g. k, use_normals) and head_hidden/head_dropout.

@@ -1,0 +1,276 @@
+"""Rerun every experiment of ``experiments/configs/`` and write its results.
+
+::
+
+    python experiments/run_all.py                       # every experiment (hours: the lead schedules it)
+    python experiments/run_all.py --only modelnet10-pointnet,labeleddb-face_features
+    python experiments/run_all.py --dry-run             # print the commands, run nothing
+    python experiments/run_all.py --smoke               # every config on a tiny budget (1 epoch,
+                                                        # --max-shapes), with a timing estimate
+
+Each experiment is one YAML config in the format ``geolearn train --config`` reads; it runs as
+
+    python -m geolearn train --config experiments/configs/<name>.yaml --out <results>/<name> --json
+
+(``--data <data-dir>/<archive>`` is added when ``--data-dir`` is given). After each run the script
+writes, under ``--results`` (default ``experiments/results``, ``experiments/results-smoke`` with
+``--smoke``):
+
+- ``<name>/`` — the run directory (config, checkpoints, metrics, ``test_metrics.json``);
+- ``figures/<name>-confusion.png`` and ``figures/<name>-curves.png``;
+- ``results.md`` — one markdown table per task (accuracy / mean class accuracy or face accuracy /
+  mean IoU, parameters, epochs, fit time, wall time) with, for every row, the exact command, seed,
+  commit and wall time that produced it; ``results.json`` — the same, machine-readable.
+
+``--smoke`` also estimates, from the measured epoch time, how long one epoch of the full data
+takes and how many epochs fit in ``--budget-minutes`` (default 30) of training; the estimate is
+linear in the number of shapes per epoch (train + validation) and therefore conservative: the
+validation pass costs less per shape than training, and the one smoke epoch includes warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "experiments" / "configs"
+SMOKE_SHAPES = 32  # per split: enough for every class of ModelNet10 / category of LabeledDB to appear
+
+
+def _configs(only: str | None) -> list[Path]:
+    paths = sorted(CONFIGS.glob("*.yaml"))
+    if only:
+        wanted = [n.strip() for n in only.split(",") if n.strip()]
+        known = {p.stem for p in paths}
+        unknown = [n for n in wanted if n not in known]
+        if unknown:
+            raise SystemExit(
+                f"run_all.py: error: --only {', '.join(unknown)}: no such experiment; have {', '.join(sorted(known))}"
+            )
+        paths = [p for p in paths if p.stem in wanted]
+    return paths
+
+
+def _command(config: Path, out: Path, data_dir: Path | None, smoke: bool, device: str) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "geolearn",
+        "train",
+        "--config",
+        str(config.relative_to(ROOT)),
+        "--out",
+        _rel(out),
+    ]
+    values = yaml.safe_load(config.read_text())
+    if data_dir is not None and values.get("data"):
+        cmd += ["--data", _rel(data_dir / Path(values["data"]).name)]
+    if smoke:
+        cmd += ["--max-shapes", str(SMOKE_SHAPES), "--epochs", "1"]
+    if device != "auto":
+        cmd += ["--device", device]
+    return [*cmd, "--quiet", "--json"]
+
+
+def _rel(path: Path) -> str:
+    """``path`` relative to the project root when it is inside it (commands are run from there)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _display(cmd: list[str]) -> str:
+    return shlex.join(["python", *cmd[1:]])
+
+
+def _full_sizes(config: Path, data_dir: Path | None) -> dict[str, int]:
+    """Shapes per split of the full data set of ``config`` (datasets listed, nothing preprocessed)."""
+    from geolearn.jobs.training import split_dataset
+    from geolearn.train.config import load_experiment_config
+
+    cfg = load_experiment_config(config)
+    if data_dir is not None and cfg.data:
+        from dataclasses import replace
+
+        cfg = replace(cfg, data=str(data_dir / Path(cfg.data).name))
+    elif cfg.data and not Path(cfg.data).is_absolute():
+        from dataclasses import replace
+
+        cfg = replace(cfg, data=str(ROOT / cfg.data))
+    return {s: len(split_dataset(cfg, s)) for s in ("train", "val", "test")}
+
+
+def _figures(name: str, run: Path, report: dict[str, Any], figures: Path) -> list[Path]:
+    from geolearn.viz.plots import plot_confusion, plot_training_curves, read_history
+
+    out = [
+        plot_confusion(
+            report["test"]["confusion"],
+            report["classes"],
+            figures / f"{name}-confusion.png",
+            title=f"{name}, test split",
+        )
+    ]
+    out.append(plot_training_curves({name: read_history(run)}, figures / f"{name}-curves.png", title=name))
+    return out
+
+
+def _row(name: str, report: dict[str, Any], entry: dict[str, Any]) -> list[str]:
+    from geolearn.jobs.report import fmt_number
+
+    t = report["test"]
+    second = t.get("mean_class_accuracy") if report["task"] == "classify" else t.get("miou")
+    return [
+        name,
+        report["encoder"],
+        fmt_number(t.get("accuracy"), percent=True),
+        fmt_number(second, percent=True),
+        fmt_number(int(report["parameters"])),
+        f"{report['epochs']} (best {report['best_epoch']})",
+        fmt_number(round(report["seconds"]["fit"] / 60.0, 1)),
+        fmt_number(round(entry["wall_seconds"] / 60.0, 1)),
+    ]
+
+
+def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke: bool) -> None:
+    from geolearn.jobs.report import markdown_table
+
+    lines = [
+        "# Experiment results" + (" (smoke budget: 1 epoch, --max-shapes 32 — NOT results)" if smoke else ""),
+        "",
+    ]
+    for task, (first, second) in (
+        ("classify", ("accuracy %", "mean class acc. %")),
+        ("segment", ("face accuracy %", "mean IoU %")),
+    ):
+        rows = [(n, e) for n, e in entries.items() if e.get("report", {}).get("task") == task]
+        if not rows:
+            continue
+        lines += [f"## {task}", ""]
+        headers = ["experiment", "encoder", first, second, "parameters", "epochs", "fit min", "wall min"]
+        if smoke:
+            headers += ["est. full epoch min", f"epochs in {entries[rows[0][0]]['budget_minutes']} min"]
+        table = []
+        for name, e in rows:
+            row = _row(name, e["report"], e)
+            if smoke:
+                est = e["estimate"]
+                row += [f"{est['full_epoch_minutes']:.1f}", str(est["epochs_in_budget"])]
+            table.append(row)
+        lines.append(markdown_table(headers, table, [False, False, *([True] * (len(headers) - 2))]))
+        for name, e in rows:
+            figs = " ".join(f"[{Path(f).name}]({os.path.relpath(f, results_dir)})" for f in e["figures"])
+            lines += [
+                f"- **{name}**: `{e['command']}` — seed {e['seed']}, commit `{e['commit']}`, "
+                f"{e['date']}, wall time {e['wall_seconds']:.0f} s, load average {e['load_average']}. {figs}",
+            ]
+        lines.append("")
+    failed = {n: e for n, e in entries.items() if e.get("error")}
+    if failed:
+        lines += ["## failed", ""]
+        lines += [f"- **{n}**: `{e['command']}` — {e['error']}" for n, e in failed.items()]
+    (results_dir / "results.md").write_text("\n".join(lines) + "\n")
+    (results_dir / "results.json").write_text(json.dumps(entries, indent=2, default=str) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("::")[0].strip())
+    parser.add_argument("--only", default=None, help="comma-separated experiment names (config file stems)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands without running them")
+    parser.add_argument(
+        "--smoke", action="store_true", help="1 epoch on --max-shapes 32, with a timing estimate"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding the archives (default: the configs' paths)",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=None, help="output folder (default experiments/results[-smoke])"
+    )
+    parser.add_argument(
+        "--budget-minutes", type=float, default=30.0, help="training budget per model for --smoke estimates"
+    )
+    parser.add_argument("--device", default="auto", help="passed to geolearn train")
+    args = parser.parse_args(argv)
+
+    from geolearn.jobs.report import git_commit
+
+    results_dir = args.results or ROOT / "experiments" / ("results-smoke" if args.smoke else "results")
+    configs = _configs(args.only)
+    data_dir = args.data_dir.resolve() if args.data_dir is not None else None
+    if args.dry_run:
+        for config in configs:
+            print(_display(_command(config, results_dir / config.stem, data_dir, args.smoke, args.device)))
+        return 0
+    results_dir.mkdir(parents=True, exist_ok=True)
+    summary = results_dir / "results.json"
+    entries: dict[str, dict[str, Any]] = json.loads(summary.read_text()) if summary.is_file() else {}
+    commit = git_commit(ROOT)
+    status = 0
+    for i, config in enumerate(configs, 1):
+        name = config.stem
+        cmd = _command(config, results_dir / name, data_dir, args.smoke, args.device)
+        print(f"[{i}/{len(configs)}] {name}: {_display(cmd)}", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+        wall = time.perf_counter() - t0
+        values = yaml.safe_load(config.read_text())
+        entry: dict[str, Any] = {
+            "command": _display(cmd),
+            "seed": values.get("seed", 0),
+            "commit": commit,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "wall_seconds": round(wall, 1),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "figures": [],
+        }
+        if proc.returncode != 0:
+            entry["error"] = f"exit code {proc.returncode}"
+            status = 1
+        else:
+            report = json.loads(proc.stdout)
+            entry["report"] = report
+            entry["figures"] = [
+                str(f) for f in _figures(name, results_dir / name, report, results_dir / "figures")
+            ]
+            if args.smoke:
+                full = _full_sizes(config, data_dir)
+                smoke_shapes = report["shapes"]["train"] + report["shapes"]["val"]
+                epoch = report["seconds"]["fit"] / max(1, report["epochs"])
+                full_epoch = epoch * (full["train"] + full["val"]) / smoke_shapes
+                entry["budget_minutes"] = args.budget_minutes
+                entry["estimate"] = {
+                    "full_shapes": full,
+                    "smoke_epoch_seconds": round(epoch, 2),
+                    "full_epoch_minutes": full_epoch / 60.0,
+                    "epochs_in_budget": math.floor(args.budget_minutes * 60.0 / full_epoch),
+                    "configured_epochs": values.get("epochs"),
+                }
+            t = report["test"]
+            score = t.get("mean_class_accuracy") if report["task"] == "classify" else t.get("miou")
+            print(
+                f"[{i}/{len(configs)}] {name}: accuracy {t['accuracy']:.4f}, second score {score}, "
+                f"wall {wall:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        entries[name] = entry
+        _write_results(results_dir, entries, args.smoke)
+    print(f"results: {results_dir / 'results.md'}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""``geolearn eval``: rebuilding a split from a run directory reproduces the metrics training recorded;
+bad run directories are one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from jobs_helpers import DemoRun, assert_one_line_error, assert_png, run_cli
+
+from geolearn.jobs.evaluate import evaluate_run
+
+
+@pytest.mark.parametrize(
+    ("task", "method"), [("classify", "pointnet"), ("segment", "pointnet"), ("segment", "face_features")]
+)
+def test_eval_reproduces_the_recorded_test_metrics(quick_demo: DemoRun, capsys, task, method):
+    run = quick_demo.run_dir(task, method)
+    recorded = json.loads((run / "test_metrics.json").read_text())
+    code, out, err = run_cli(capsys, "eval", run, "--json", "--quiet")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["shapes"] == recorded["shapes"]["test"]
+    assert result["names"] == recorded["classes"]
+    got, want = result["metrics"], recorded["test"]
+    np.testing.assert_allclose(got["confusion"], want["confusion"], rtol=1e-9, atol=1e-12)
+    keys = (
+        ("accuracy", "mean_class_accuracy") if task == "classify" else ("accuracy", "miou", "point_accuracy")
+    )
+    for key in keys:
+        assert got[key] == pytest.approx(want[key], rel=1e-9), key
+    assert got["loss"] == pytest.approx(want["loss"], rel=1e-5)
+
+
+def test_eval_val_split_reproduces_the_best_epoch(quick_demo: DemoRun):
+    run = quick_demo.run_dir("classify", "pointnet")
+    recorded = json.loads((run / "test_metrics.json").read_text())
+    result = evaluate_run(run, split="val", device="cpu")
+    assert result.metrics["accuracy"] == pytest.approx(recorded["val"]["accuracy"])
+    assert result.metrics["confusion"] == recorded["val"]["confusion"]
+    assert result.checkpoint.name == "best.pt"
+
+
+def test_eval_text_report_and_files(quick_demo: DemoRun, capsys, tmp_path):
+    run = quick_demo.run_dir("classify", "pointnet")
+    code, out, err = run_cli(capsys, "eval", run, "--quiet", "--out", tmp_path)
+    assert code == 0, err
+    assert "test split" in out and "confusion matrix (rows true, columns predicted, counts)" in out
+    names = json.loads((run / "labels.json").read_text())["names"]
+    for name in names:
+        assert name in out
+    saved = json.loads((tmp_path / "eval-test.json").read_text())
+    assert saved["split"] == "test" and len(saved["metrics"]["confusion"]) == len(names)
+    assert_png(tmp_path / "confusion-test.png")
+
+
+def _broken_runs(quick_demo: DemoRun, tmp_path: Path) -> dict[str, Path]:
+    good = quick_demo.run_dir("classify", "pointnet")
+    no_ckpt = tmp_path / "no-checkpoint"
+    no_ckpt.mkdir()
+    shutil.copy(good / "config.yaml", no_ckpt / "config.yaml")
+    no_config = tmp_path / "no-config"
+    no_config.mkdir()
+    shutil.copy(good / "best.pt", no_config / "best.pt")
+    bad_config = tmp_path / "bad-config"
+    bad_config.mkdir()
+    (bad_config / "config.yaml").write_text("encoder: pointnet\nbogus_option: 3\n")
+    shutil.copy(good / "best.pt", bad_config / "best.pt")
+    return {
+        "missing": tmp_path / "nonesuch",
+        "no-checkpoint": no_ckpt,
+        "no-config": no_config,
+        "bad-config": bad_config,
+    }
+
+
+@pytest.mark.parametrize(
+    ("which", "message"),
+    [
+        ("missing", "no such run directory"),
+        ("no-checkpoint", "no checkpoint (best.pt or last.pt)"),
+        ("no-config", "not a run directory (no config.yaml)"),
+        ("bad-config", "unknown option 'bogus_option'"),
+    ],
+)
+def test_bad_run_directories_are_one_line_errors(quick_demo: DemoRun, capsys, tmp_path, which, message):
+    path = _broken_runs(quick_demo, tmp_path)[which]
+    code, _, err = run_cli(capsys, "eval", path)
+    assert_one_line_error(code, err, "eval", message, str(path))
+
+
+def test_eval_on_data_with_other_classes_is_an_error(quick_demo: DemoRun, capsys, tmp_path):
+    import trimesh
+
+    from geolearn.io.export import write_ply
+    from geolearn.mesh import Mesh
+
+    for cls in ("cube", "ball"):
+        for split in ("train", "test"):
+            folder = tmp_path / "data" / cls / split
+            folder.mkdir(parents=True)
+            shape = trimesh.creation.box() if cls == "cube" else trimesh.creation.icosphere(1)
+            write_ply(Mesh(shape.vertices, shape.faces), folder / f"{cls}_1.ply")
+    run = quick_demo.run_dir("classify", "pointnet")
+    code, _, err = run_cli(capsys, "eval", run, "--data", tmp_path / "data", "--quiet")
+    assert_one_line_error(code, err, "eval", "its classes (ball, cube) differ from the run's (airplane")

@@ -1,0 +1,132 @@
+"""``geolearn predict`` on mesh files the test writes: classification JSON, segmentation PLY + PNG."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from jobs_helpers import DemoRun, assert_one_line_error, assert_png, run_cli, write_off
+
+from geolearn.datasets import collate_shapes
+from geolearn.jobs.runs import load_model, read_run
+from geolearn.jobs.training import experiment_representations, open_splits
+from geolearn.viz.plots import part_palette
+
+
+def _test_split(run_dir):
+    run = read_run(run_dir)
+    reps = experiment_representations(run.config)
+    return run, open_splits(run.config, reps, names=("test",), workers=0).datasets["test"]
+
+
+def test_classify_prediction_matches_the_model_on_the_dataset(quick_demo: DemoRun, capsys, tmp_path):
+    """A test shape written to an OFF file gets the class and probability the model gives the
+    dataset's own sample of it (same normalisation, same representation)."""
+    run_dir = quick_demo.run_dir("classify", "pointnet")
+    run, test = _test_split(run_dir)
+    files = []
+    for i in (0, 1):
+        mesh = test.load_mesh(i)
+        files.append(write_off(tmp_path / f"shape{i}.off", mesh.vertices, mesh.faces))
+    code, out, err = run_cli(capsys, "predict", run_dir, *files, "--json", "-o", tmp_path / "pred")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["task"] == "classify" and result["names"] == list(run.names)
+    model = load_model(run, collate_shapes([test[0]]), "cpu")
+    with torch.no_grad():
+        probs = torch.softmax(model(collate_shapes([test[0], test[1]])), dim=1)
+    for i, p in enumerate(result["predictions"]):
+        assert p["source"] == str(files[i])
+        assert p["label"] == int(probs[i].argmax())
+        assert p["name"] == run.names[p["label"]]
+        assert p["probability"] == pytest.approx(float(probs[i].max()), abs=1e-5)
+        top = [t["probability"] for t in p["top"]]
+        assert len(top) == 3 and top == sorted(top, reverse=True) and top[0] == p["probability"]
+    assert (
+        json.loads((tmp_path / "pred" / "predictions.json").read_text())["predictions"]
+        == result["predictions"]
+    )
+
+    code, out, _ = run_cli(capsys, "predict", run_dir, files[0], "--top", "2")
+    assert code == 0
+    assert out.startswith(f"{files[0]}: {result['predictions'][0]['name']} (")
+
+
+def _read_binary_ply_faces(path, num_faces):
+    """Face records (count, 3 indices, r, g, b, label) of a PLY written by write_ply."""
+    data = path.read_bytes()
+    head, body = data.split(b"end_header\n", 1)
+    num_vertices = int(
+        next(line for line in head.decode().splitlines() if line.startswith("element vertex")).split()[-1]
+    )
+    dtype = np.dtype([("n", "u1"), ("idx", "<i4", (3,)), ("rgb", "u1", (3,)), ("label", "<i4")])
+    faces = np.frombuffer(body[num_vertices * 12 :], dtype=dtype)
+    assert len(faces) == num_faces
+    return head.decode(), faces
+
+
+def test_segment_prediction_writes_a_part_coloured_ply_and_png(quick_demo: DemoRun, capsys, tmp_path):
+    import trimesh
+
+    run_dir = quick_demo.run_dir("segment", "face_features")
+    run, test = _test_split(run_dir)
+    mesh = test.load_mesh(0)
+    path = write_off(tmp_path / "part.off", mesh.vertices, mesh.faces)
+    out_dir = tmp_path / "seg"
+    code, out, err = run_cli(
+        capsys, "predict", run_dir, path, "-o", out_dir, "--json", "--views", "3", "--image-size", "96"
+    )
+    assert code == 0, err
+    pred = json.loads(out)["predictions"][0]
+    labels = np.asarray(pred["face_labels"])
+    assert pred["faces"] == len(mesh.faces) == len(labels)
+    assert labels.min() >= 0 and labels.max() < len(run.names)
+    assert sum(pred["part_area"].values()) == pytest.approx(1.0)
+
+    # the same labels as the trainer's prediction on the dataset's sample of that shape
+    from geolearn.train import Trainer
+
+    model = load_model(run, collate_shapes([test[0]]), "cpu")
+    trainer = Trainer(model, run.config.train, task="segment", run_dir=run.path, device="cpu", progress=False)
+    expected = trainer.predict(torch.utils.data.Subset(test, [0])).labels.numpy()
+    np.testing.assert_array_equal(labels, expected)
+
+    # one colour (and the label) per face, the palette colour of the predicted part
+    ply = out_dir / "part.ply"
+    header, faces = _read_binary_ply_faces(ply, len(mesh.faces))
+    assert f"comment label 0 {run.names[0]}" in header
+    np.testing.assert_array_equal(faces["label"], labels)
+    np.testing.assert_array_equal(faces["idx"], mesh.faces)
+    palette = np.round(part_palette(len(run.names)) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(faces["rgb"], palette[labels])
+    loaded = trimesh.load(ply, process=False)
+    assert len(loaded.faces) == len(mesh.faces)
+    np.testing.assert_array_equal(loaded.visual.face_colors[:, :3], palette[labels])
+    assert_png(out_dir / "part.png")
+    assert pred["ply"] == str(ply) and pred["image"] == str(out_dir / "part.png")
+
+
+def test_segment_prediction_defaults_to_the_run_directory(quick_demo: DemoRun, capsys, tmp_path):
+    run_dir = quick_demo.run_dir("segment", "pointnet")
+    _, test = _test_split(run_dir)
+    mesh = test.load_mesh(0)
+    path = write_off(tmp_path / "x.off", mesh.vertices, mesh.faces)
+    code, out, err = run_cli(capsys, "predict", run_dir, path, path)
+    assert code == 0, err
+    assert (run_dir / "predictions" / "x.ply").is_file() and (run_dir / "predictions" / "x-2.png").is_file()
+    assert "faces —" in out
+
+
+def test_missing_mesh_and_run_are_one_line_errors(quick_demo: DemoRun, capsys, tmp_path):
+    run_dir = quick_demo.run_dir("classify", "pointnet")
+    missing = tmp_path / "nonesuch.off"
+    code, _, err = run_cli(capsys, "predict", run_dir, missing)
+    assert_one_line_error(code, err, "predict", str(missing), "no such file")
+    code, _, err = run_cli(capsys, "predict", tmp_path / "norun", missing)
+    assert_one_line_error(code, err, "predict", "no such run directory")
+    bad = tmp_path / "bad.off"
+    bad.write_text("OFF\n3 1 0\n0 0 0\n1 0 0\n")
+    code, _, err = run_cli(capsys, "predict", run_dir, bad)
+    assert_one_line_error(code, err, "predict", str(bad))
