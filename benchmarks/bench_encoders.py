@@ -378,13 +378,20 @@ def worker(name: str, malloc: str, impls: list[str], steps: int, budget: float) 
         fwd = torch.compile(model) if impl.endswith("+compile") else model
         runs[impl] = (model, fwd, opt, [], [])
 
+    usage: dict[str, list[tuple[float, float, float]]] = {impl: [] for impl in impls}
+
     def step(impl: str) -> float:
         _, fwd, opt, _, _ = runs[impl]
-        t = time.perf_counter()
+        r0, t = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(fwd(batch), batch["label"]).backward()
         opt.step()
-        return time.perf_counter() - t
+        dt, r1 = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF)
+        # page faults and CPU seconds of this step: unlike wall time, not inflated by other processes
+        usage[impl].append(
+            (r1.ru_minflt - r0.ru_minflt, r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime)
+        )
+        return dt
 
     for impl in impls:  # warm-up: oneDNN primitives, allocator, (compilation)
         runs[impl][4].append(step(impl))
@@ -400,7 +407,11 @@ def worker(name: str, malloc: str, impls: list[str], steps: int, budget: float) 
     out = []
     for impl, (model, _, _, times, warm) in runs.items():
         med = statistics.median(times)
+        timed = usage[impl][2:]  # after the warm-up steps
         out.append({
+            "faults_per_step": statistics.median(u[0] for u in timed),
+            "user_cpu_s_per_step": statistics.median(u[1] for u in timed),
+            "sys_cpu_s_per_step": statistics.median(u[2] for u in timed),
             "name": name, "impl": impl, "malloc": malloc, "samples_per_s": BATCH / med, "step_s": med,
             "steps": len(times), "first_step_s": warm[0], "process_peak_rss_mb": rss,
             "params": sum(p.numel() for p in model.parameters()),
@@ -499,6 +510,19 @@ def write_markdown(rows: list[dict[str, Any]], path: Path, load: tuple[float, fl
             f"| {n} | {sps(by.get((n, 'reference', 'default')))} | {sps(by.get((n, 'geolearn', 'default')))} "
             f"| {sps(rt)} | {sps(gt)} | {ratio} | {mem} |"
         )
+    lines += [
+        "",
+        "Per step, medians (load-independent: CPU seconds and page faults of the step itself):",
+        "",
+        "| encoder | implementation | malloc | minor page faults | user CPU s | system CPU s |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['name']} | {r['impl']} | {r['malloc']} | {r['faults_per_step']:.0f} | {r['user_cpu_s_per_step']:.2f} "
+        f"| {r['sys_cpu_s_per_step']:.2f} |"
+        for r in rows
+        if r["malloc"] in ("default", "tuned")
+    ]
     extra = [r for r in rows if r["impl"] not in ("reference", "geolearn")]
     if extra:
         lines += ["", "| encoder | variant | malloc | samples/s | first step s |", "|---|---|---|---:|---:|"]
