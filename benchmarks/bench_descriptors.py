@@ -413,15 +413,25 @@ def bench_ranges(quick: bool) -> list[str]:
 def bench_orient(quick: bool) -> list[str]:
     from geolearn.descriptors.representations import orient_faces
     from geolearn.errors import MeshError
-    from geolearn.mesh import normalize
+    from geolearn.mesh import normalize, repair
 
     zf = zipfile.ZipFile(MODELNET)
-    names = sorted(n for n in zf.namelist() if n.endswith(".off"))[:: 200 if quick else 48]
-    stats: dict[str, list[float]] = {"as stored": [], "orient_faces": []}
-    undefined = dict.fromkeys(stats, 0)
+    step = 200 if quick else 48
+    names = sorted(n for n in zf.namelist() if n.endswith(".off"))[::step]
+    variants: dict[str, Callable[[Mesh], Mesh]] = {
+        "as stored": lambda m: m,
+        "orient_faces (FaceFeatures: same faces, rewound)": orient_faces,
+        "geolearn.mesh.repair (SDFHistogram: welded, duplicates dropped, rewound)": repair,
+    }
+    stats: dict[str, list[float]] = {k: [] for k in variants}
+    undefined = dict.fromkeys(variants, 0)
+    seconds = dict.fromkeys(variants, 0.0)
     for n in names:
         mesh = normalize(geolearn.parse_mesh(zf.read(n), "off", n))
-        for key, m in (("as stored", mesh), ("orient_faces", orient_faces(mesh))):
+        for key, fix in variants.items():
+            t0 = time.perf_counter()
+            m = fix(mesh)
+            seconds[key] += time.perf_counter() - t0
             try:
                 r = shape_diameter_function(m)
                 stats[key].append(r.faces_without_hit / m.num_faces)
@@ -429,18 +439,33 @@ def bench_orient(quick: bool) -> list[str]:
                 stats[key].append(1.0)
                 undefined[key] += 1
     out = [
-        f"{len(names)} ModelNet10 meshes (every {48 if not quick else 200}th file), SDF with 30 rays: fraction "
-        "of faces without a valid ray (filled from neighbours).",
+        f"{len(names)} ModelNet10 meshes (every {step}th file), SDF with 30 rays: fraction of faces without a "
+        "valid ray (they are filled from neighbours), and the time the preparation takes.",
         "",
-        "| faces | mean | median | 90th percentile | meshes without any valid ray |",
-        "|---|---:|---:|---:|---:|",
+        "| mesh | mean | median | 90th percentile | meshes without any valid ray | ms per mesh |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for key, v in stats.items():
         a = np.asarray(v)
         out.append(
-            f"| {key} | {a.mean():.3f} | {np.median(a):.3f} | {np.quantile(a, 0.9):.3f} | {undefined[key]} |"
+            f"| {key} | {a.mean():.3f} | {np.median(a):.3f} | {np.quantile(a, 0.9):.3f} | {undefined[key]} | "
+            f"{1e3 * seconds[key] / len(names):.1f} |"
         )
     return out
+
+
+def _read_sections(path: Path) -> dict[str, list[str]]:
+    """``## title`` → lines, from a results file written by this script (to keep sections not rerun)."""
+    if not path.exists():
+        return {}
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line[3:].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return sections
 
 
 def main() -> None:
@@ -452,8 +477,7 @@ def main() -> None:
     if not MODELNET.exists() or not LABELEDDB.exists():
         sys.exit(f"needs {MODELNET} and {LABELEDDB} (set GEOLEARN_SHARED_DATA)")
     start = datetime.datetime.now(datetime.timezone.utc)
-    load0 = _load_average()
-    sections: list[tuple[str, list[str], float]] = []
+    cmd = ("python benchmarks/bench_descriptors.py " + " ".join(sys.argv[1:])).strip()
     titles = {
         "sdf": "Shape diameter function: speed vs libigl and raw Embree",
         "agreement": "Shape diameter function: agreement with a slow reference and with libigl",
@@ -472,14 +496,23 @@ def main() -> None:
         "ranges": bench_ranges,
         "orient": bench_orient,
     }
+    # sections not run now are kept from the existing results file (each says when it was measured)
+    body = _read_sections(Path(args.out))
     for name in SECTIONS:
-        if name in args.only:
-            print(f"[{name}] ...", flush=True)
-            t0 = time.perf_counter()
-            lines = fns[name](args.quick)
-            sections.append((titles[name], lines, time.perf_counter() - t0))
-            print("\n".join(lines), flush=True)
-    load1 = _load_average()
+        if name not in args.only:
+            continue
+        print(f"[{name}] ...", flush=True)
+        load0, t0 = _load_average(), time.perf_counter()
+        when = datetime.datetime.now(datetime.timezone.utc)
+        lines = fns[name](args.quick)
+        load1 = _load_average()
+        busy = " — **the machine was busy**: times are pessimistic" if max(load0, load1) > 1.5 else ""
+        stamp = (
+            f"_`{cmd}`, {when:%Y-%m-%d %H:%M} UTC, {time.perf_counter() - t0:.0f} s; "
+            f"load average {load0:.1f} → {load1:.1f} on {os.cpu_count()} CPUs{busy}_"
+        )
+        body[titles[name]] = ["", stamp, "", *lines, ""]
+        print("\n".join(lines), flush=True)
     try:
         from importlib.metadata import version
 
@@ -487,23 +520,25 @@ def main() -> None:
     except Exception:
         igl_version = "not installed"
     o3d = open3d()
-    cmd = "python benchmarks/bench_descriptors.py " + " ".join(sys.argv[1:])
     text = [
         "# Hand-crafted descriptors: speed and agreement",
         "",
-        f"- command: `{cmd.strip()}`",
-        f"- date: {start:%Y-%m-%d %H:%M} UTC",
-        f"- machine: {_cpu_name()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
-        f"load average {load0:.1f} at the start, {load1:.1f} at the end"
-        + (" — **the machine was busy** (other processes share the CPUs): every time is pessimistic" if max(load0, load1) > 1.5 else ""),
+        "Written by `python benchmarks/bench_descriptors.py` (all sections; `--only NAME...` reruns some and "
+        "keeps the others, `--quick` uses subsets). Each section says the command, date and machine load it "
+        "was measured with.",
+        "",
+        f"- machine: {_cpu_name()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
         f"- versions: geolearn {geolearn.__version__}, Python {platform.python_version()}, numpy {np.__version__}, "
         f"torch {torch.__version__}, open3d {o3d.__version__}, libigl {igl_version}",
+        f"- last written: {start:%Y-%m-%d %H:%M} UTC",
         "",
-    ]  # fmt: skip
-    for title, lines, seconds in sections:
-        text += [f"## {title}", "", *lines, "", f"_(section took {seconds:.0f} s)_", ""]
+    ]
+    order = [titles[n] for n in SECTIONS] + [t for t in body if t not in titles.values()]
+    for title in order:
+        if title in body:
+            text += [f"## {title}", *body[title]]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(text))
+    Path(args.out).write_text("\n".join(text).rstrip() + "\n")
     print(f"wrote {args.out}")
 
 

@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--orient",
         action="store_true",
-        help="sdf: weld vertices and wind faces consistently outward first (same faces, same order)",
+        help="sdf: wind faces consistently, closed parts outward, first (same faces, same order)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(

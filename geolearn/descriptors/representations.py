@@ -14,12 +14,13 @@ Units: the SDF scales with the mesh. On unit-sphere-normalised meshes a raw SDF 
 bounding-sphere radius; the histogram here is of the *normalised* SDF (scale free) and the SDF
 columns of the face features are divided by the shape's RMS radius, so neither depends on units.
 
-Orientation: the SDF needs faces wound outward. ModelNet meshes often are not, so
-:class:`SDFHistogram` and :class:`FaceFeatures` first re-orient faces by default
-(``orient=True``: :func:`geolearn.mesh.repair` with vertex merging and winding repair only — no face
-is dropped or reordered, so per-face outputs stay aligned with the mesh's faces and labels). On 101
-ModelNet10 meshes this lowers the fraction of faces without a valid ray from 22% to 9% on average
-(median 22% → 3%).
+Orientation: the SDF needs faces wound outward. ModelNet meshes often are not (and carry duplicate
+faces, which block a winding repair), so by default :class:`SDFHistogram` first applies
+:func:`geolearn.mesh.repair` (weld vertices, drop degenerate and duplicate faces, wind every closed
+component outward; a global histogram does not need the original faces), and :class:`FaceFeatures`
+applies :func:`orient_faces` (the same winding repair, mapped back onto the original faces: same
+faces, same order, so the features stay aligned with the face labels). How many faces then lack a
+valid ray on ModelNet10: ``python benchmarks/bench_descriptors.py --only orient``.
 """
 
 from __future__ import annotations
@@ -51,26 +52,56 @@ from geolearn.descriptors.sdf import (
     shape_diameter_function,
 )
 from geolearn.errors import OptionError
-from geolearn.mesh import Mesh, repair
+from geolearn.mesh import Mesh
+from geolearn.mesh import repair as repair_mesh
 
 __all__ = ["FaceFeatures", "SDFHistogram", "ShapeDistribution", "orient_faces"]
 
 
-def orient_faces(mesh: Mesh) -> Mesh:
-    """``mesh`` with consistently outward-wound faces where that can be decided; same faces, same order.
+def _parity(faces: np.ndarray) -> np.ndarray:
+    """``(F,)`` 0/1: parity of the permutation sorting each face's vertex ids (its winding, given the set)."""
+    a, b, c = faces[:, 0], faces[:, 1], faces[:, 2]
+    return ((a > b).astype(np.int64) + (a > c) + (b > c)) % 2
 
-    :func:`geolearn.mesh.repair` with vertex welding and winding repair only (closed components are
-    turned outward by their signed volume). Face ``i`` of the result is face ``i`` of the input,
-    possibly flipped.
+
+def orient_faces(mesh: Mesh) -> Mesh:
+    """``mesh`` with its faces wound like :func:`geolearn.mesh.repair` winds them; same faces, same order.
+
+    ``repair`` welds vertices, drops degenerate and duplicate faces (which would block the winding
+    repair at their non-manifold edges) and winds every connected component consistently, closed
+    ones outward. Each original face is then flipped if its repaired counterpart (the face on the
+    same welded vertices) is wound the other way; degenerate faces are left as they are. Face ``i`` of
+    the result is face ``i`` of the input, possibly flipped (labels stay aligned).
     """
-    return repair(
+    welded = repair_mesh(
         mesh,
         merge_vertices=True,
         drop_degenerate=False,
         drop_duplicates=False,
         drop_unreferenced=False,
-        fix_winding=True,
-    )
+        fix_winding=False,
+    )  # same faces, same order, on welded vertices
+    clean = repair_mesh(mesh)
+    # a common vertex numbering: clean's vertices are a subset of welded's (same coordinates)
+    _, inverse = np.unique(np.concatenate([welded.vertices, clean.vertices]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ids_w = inverse[: welded.num_vertices][welded.faces]  # (F, 3)
+    ids_c = inverse[welded.num_vertices :][clean.faces]  # (F_clean, 3)
+    nv = np.int64(inverse.max() + 1)
+
+    def key(ids: np.ndarray) -> np.ndarray:
+        s = np.sort(ids, axis=1)
+        return (s[:, 0] * nv + s[:, 1]) * nv + s[:, 2]
+
+    key_c = key(ids_c)
+    order = np.argsort(key_c)
+    key_w = key(ids_w)
+    pos = np.minimum(np.searchsorted(key_c[order], key_w), len(order) - 1)
+    found = key_c[order][pos] == key_w  # degenerate faces have no counterpart
+    flip = found & (_parity(ids_w) != _parity(ids_c[order][pos]))
+    faces = mesh.faces.copy()
+    faces[flip] = faces[flip][:, ::-1]
+    return mesh.replace(faces=faces)
 
 
 def _int(owner: str, name: str, value: object, minimum: int) -> int:
@@ -150,7 +181,7 @@ class SDFHistogram:
         bins: histogram bins on ``[0, 1]``.
         rays, cone_angle, smoothing_iterations, alpha: as in
             :func:`~geolearn.descriptors.sdf.shape_diameter_function`.
-        orient: re-orient faces outward first (:func:`orient_faces`; module docstring).
+        repair: apply :func:`geolearn.mesh.repair` first (module docstring).
 
     Returns:
         ``descriptor (bins,) float32`` summing to 1.
@@ -165,7 +196,7 @@ class SDFHistogram:
         cone_angle: float = DEFAULT_CONE_ANGLE,
         smoothing_iterations: int = 0,
         alpha: float = DEFAULT_ALPHA,
-        orient: bool = True,
+        repair: bool = True,
     ) -> None:
         self.bins = _int("SDFHistogram", "bins", bins, 1)
         self.rays = _int("SDFHistogram", "rays", rays, 1)
@@ -176,17 +207,17 @@ class SDFHistogram:
         self.alpha = _float("SDFHistogram", "alpha", alpha)
         if not self.alpha > 0:
             raise OptionError(f"SDFHistogram: alpha must be positive, got {alpha!r}")
-        self.orient = bool(orient)
+        self.repair = bool(repair)
 
     def __repr__(self) -> str:
         return (
             f"SDFHistogram(bins={self.bins}, rays={self.rays}, cone_angle={self.cone_angle!r}, "
-            f"smoothing_iterations={self.smoothing_iterations}, alpha={self.alpha!r}, orient={self.orient})"
+            f"smoothing_iterations={self.smoothing_iterations}, alpha={self.alpha!r}, repair={self.repair})"
         )
 
     def __call__(self, mesh: Mesh) -> dict[str, np.ndarray]:
-        if self.orient:
-            mesh = orient_faces(mesh)
+        if self.repair:
+            mesh = repair_mesh(mesh)
         r = shape_diameter_function(
             mesh,
             rays=self.rays,
@@ -236,10 +267,8 @@ class FaceFeatures:
         self.orient = bool(orient)
 
     def __repr__(self) -> str:
-        angles = ", ".join(repr(a) for a in self.cone_angles)
-        scales = ", ".join(repr(p) for p in self.scales)
         return (
-            f"FaceFeatures(cone_angles=({angles}), rays={self.rays}, scales=({scales}), "
+            f"FaceFeatures(cone_angles={self.cone_angles!r}, rays={self.rays}, scales={self.scales!r}, "
             f"neighbours={self.neighbours}, alpha={self.alpha!r}, seed={self.seed}, orient={self.orient})"
         )
 

@@ -154,13 +154,13 @@ def cast_cone_rays(mesh: Mesh, sampling: ConeSampling, caster: RayCaster | None 
         caster: a :class:`RayCaster` already built for ``mesh`` (built here if ``None``).
 
     Returns:
-        ``(F, K)`` float64 ray lengths in mesh units; NaN where the ray has no valid hit (a miss,
+        ``(F, K)`` float32 ray lengths in mesh units; NaN where the ray has no valid hit (a miss,
         a hit on the outside of a surface) and on degenerate faces.
     """
     caster = RayCaster(mesh) if caster is None else caster
     tri = mesh.triangles  # (F, 3, 3)
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    norm = np.linalg.norm(normals, axis=1, keepdims=True)
+    norm = np.sqrt(np.einsum("ij,ij->i", normals, normals))[:, None]
     normals = np.divide(normals, norm, out=np.zeros_like(normals), where=norm > 0)  # (F, 3)
     nf, k = mesh.num_faces, len(sampling.theta)
     eps = _OFFSET_RTOL * float(np.linalg.norm(mesh.vertices.max(0) - mesh.vertices.min(0)))
@@ -168,11 +168,13 @@ def cast_cone_rays(mesh: Mesh, sampling: ConeSampling, caster: RayCaster | None 
     frames = face_frames(normals).astype(np.float32)  # (F, 3, 3)
     dirs = np.matmul(sampling.directions.astype(np.float32)[None], frames).reshape(-1, 3)  # (F*K, 3)
     hits = caster.cast(np.repeat(origins, k, axis=0), dirs)  # one call, F*K rays
-    along = np.einsum("ij,ij->i", hits.normal, dirs).reshape(nf, k)  # n_hit · d
-    valid = (along > 0) & (hits.face >= 0).reshape(nf, k)  # a hit on the inside of a surface
-    valid &= (norm > 0).reshape(nf, 1)  # degenerate faces cast nothing
-    lengths = hits.t.reshape(nf, k) + (eps / np.cos(sampling.theta))[None, :]  # (F, K) float64
-    return np.where(valid, lengths, np.nan)
+    # a valid hit is on the inside of a surface: n_hit · d > 0 (a miss has n_hit = 0)
+    invalid = (np.einsum("ij,ij->i", hits.normal, dirs) <= 0).reshape(nf, k)
+    invalid |= (norm <= 0).reshape(nf, 1)  # degenerate faces cast nothing
+    lengths = np.array(hits.t, dtype=np.float32).reshape(nf, k)  # (F, K)
+    lengths += (eps / np.cos(sampling.theta)).astype(np.float32)[None, :]
+    lengths[invalid] = np.nan
+    return lengths
 
 
 def face_edge_adjacency(faces: np.ndarray, num_vertices: int) -> scipy.sparse.csr_matrix:
@@ -219,26 +221,28 @@ def robust_average(lengths: np.ndarray, weights: np.ndarray) -> RobustAverage:
         lengths: ``(F, K)`` ray lengths, NaN for rays without a valid hit.
         weights: ``(K,)`` positive weight of each ray (``1/θ``).
     """
-    lengths = np.asarray(lengths, dtype=np.float64)
-    valid = np.isfinite(lengths)  # (F, K)
-    n = valid.sum(axis=1)  # (F,)
+    lengths = np.asarray(lengths)
+    if lengths.dtype not in (np.float32, np.float64):
+        lengths = lengths.astype(np.float64)
+    valid = ~np.isnan(lengths)  # (F, K)
+    n = np.count_nonzero(valid, axis=1)  # (F,)
     count = np.maximum(n, 1)
-    x = np.where(valid, lengths, 0.0)  # (F, K) invalid → 0
-    mean = x.sum(axis=1) / count
-    var = np.maximum(np.einsum("ij,ij->i", x, x) / count - mean**2, 0.0)  # population variance
-    std = np.sqrt(var)
+    x = np.where(valid, lengths, 0)  # (F, K) invalid → 0
+    mean = x.sum(axis=1, dtype=np.float64) / count
+    var = np.maximum(np.einsum("ij,ij->i", x, x, dtype=np.float64) / count - mean**2, 0.0)
+    std = np.sqrt(var)  # population standard deviation of the valid lengths
     ordered = np.sort(np.where(valid, lengths, np.inf), axis=1)  # valid values first, ascending
     rows = np.arange(len(lengths))
     # median: the mean of the two middle valid values (equal for odd n); rows with n = 0 get inf
-    median = 0.5 * (ordered[rows, np.maximum(n - 1, 0) // 2] + ordered[rows, n // 2])
+    median = 0.5 * (ordered[rows, np.maximum(n - 1, 0) // 2] + ordered[rows, n // 2]).astype(np.float64)
     median[n == 0] = 0.0
     tol = std * (1.0 + _KEEP_RTOL) + _KEEP_RTOL * np.abs(median)  # n = 2 is an equality
     keep = valid & (np.abs(x - median[:, None]) <= tol[:, None])
-    w = keep * np.asarray(weights, dtype=np.float64)[None, :]  # (F, K)
-    wsum = w.sum(axis=1)
+    w = np.where(keep, np.asarray(weights, dtype=lengths.dtype)[None, :], 0)  # (F, K)
+    wsum = w.sum(axis=1, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(n > 0, np.einsum("ij,ij->i", w, x) / wsum, np.nan)
-    return RobustAverage(values, keep.sum(axis=1).astype(np.int64), n.astype(np.int64))
+        values = np.where(n > 0, np.einsum("ij,ij->i", w, x, dtype=np.float64) / wsum, np.nan)
+    return RobustAverage(values, np.count_nonzero(keep, axis=1).astype(np.int64), n.astype(np.int64))
 
 
 # -- filling, smoothing, normalising --------------------------------------------------------------------

@@ -5,7 +5,8 @@ in code) it runs :func:`geolearn.jobs.compare.compare` twice —
 
 - **classify**: PointNet, VoxNet, MVCNN and the D2 shape distribution through the same head,
   plus Osada's 1-nearest-neighbour D2 baseline;
-- **segment**: PointNet and the hand-crafted per-face features through the same head —
+- **segment** (4 of the classes, 13 part labels): PointNet and the hand-crafted per-face features
+  through the same head —
 
 then draws the pictures: a confusion matrix per method, the training curves, the D2 histograms
 per class, a 2D embedding of the best classifier's features, and a rendered segmentation
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
     from geolearn.datasets import ShapeDataset
 
-__all__ = ["PLANS", "DemoPlan", "DemoResult", "run_demo"]
+__all__ = ["PLANS", "SEGMENT_CLASSES", "DemoPlan", "DemoResult", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class DemoPlan:
     Attributes:
         classify_methods, segment_methods: the methods compared (see :mod:`geolearn.jobs.compare`).
         classify_shapes, segment_shapes: embedded shapes per class in each split.
+        segment_classes: the embedded classes segmented (all 8 are classified).
         target_faces: faces per generated shape.
         epochs, batch_size, lr: the shared training options (classification).
         segment_epochs, segment_batch_size: the same for segmentation.
@@ -61,6 +63,7 @@ class DemoPlan:
     segment_methods: tuple[str, ...]
     classify_shapes: dict[str, int]
     segment_shapes: dict[str, int]
+    segment_classes: tuple[str, ...]
     target_faces: int
     epochs: int
     segment_epochs: int
@@ -70,20 +73,26 @@ class DemoPlan:
     budget: Budget
 
 
+#: The embedded classes the demo segments: 13 part labels, from 2 (mug) to 4 parts per class.
+SEGMENT_CLASSES = ("airplane", "chair", "lamp", "mug")
+
 PLANS: dict[str, DemoPlan] = {
     # Sized from measurements on 2 cores (experiments/README.md, "The demo budget"): preprocessing
     # takes seconds except the per-face features; training dominates, PointNet and MVCNN most.
-    # 16 training shapes per class, 512 points, 24³ voxels or 6 views of 32² and 8 epochs are
-    # enough for every encoder to separate the 8 embedded classes; segmentation (25 part labels of
-    # all 8 classes) needs more optimiser steps, hence batch 8 and 10 epochs on 8 shapes per class.
+    # 16 training shapes per class, 512 points, 24³ voxels or 6 views of 32² and 10 epochs are
+    # enough for every encoder to separate the 8 embedded classes. Segmentation is of 4 classes
+    # (13 part labels: airplane, chair, lamp, mug), one model for all of them; it needs more
+    # optimiser steps, hence batch 8 and 15 epochs on 16 shapes per class. With one torch thread
+    # (``geolearn demo --threads``) the whole demo takes about 2-3 minutes on a busy 2-core machine.
     "full": DemoPlan(
         classify_methods=("pointnet", "voxnet", "mvcnn", "d2"),
         segment_methods=("pointnet", "face_features"),
         classify_shapes={"train": 16, "val": 4, "test": 10},
-        segment_shapes={"train": 8, "val": 1, "test": 4},
+        segment_shapes={"train": 16, "val": 1, "test": 4},
+        segment_classes=SEGMENT_CLASSES,
         target_faces=800,
-        epochs=8,
-        segment_epochs=10,
+        epochs=10,
+        segment_epochs=15,
         batch_size=16,
         segment_batch_size=8,
         lr=2e-3,
@@ -102,6 +111,7 @@ PLANS: dict[str, DemoPlan] = {
         segment_methods=("pointnet", "face_features"),
         classify_shapes={"train": 3, "val": 1, "test": 2},
         segment_shapes={"train": 2, "val": 1, "test": 1},
+        segment_classes=SEGMENT_CLASSES,
         target_faces=400,
         epochs=2,
         segment_epochs=2,
@@ -208,9 +218,12 @@ def run_demo(
         ("classify", plan.classify_methods, plan.classify_shapes, plan.epochs, plan.batch_size),
         ("segment", plan.segment_methods, plan.segment_shapes, plan.segment_epochs, plan.segment_batch_size),
     ):
+        data: dict[str, Any] = {"num_per_class": dict(shapes), "target_faces": plan.target_faces}
+        if task == "segment":
+            data["classes"] = list(plan.segment_classes)
         base = ExperimentConfig(
             task=task,
-            dataset_kwargs={"num_per_class": dict(shapes), "target_faces": plan.target_faces},
+            dataset_kwargs=data,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=plan.lr, seed=0),
         )
         if not quiet:

@@ -114,7 +114,8 @@ def plot_confusion(
         confusion: ``(K, K)`` counts or weights; rows true class, columns predicted.
         names: K class names (``None``: 0..K-1).
         path: the PNG to write.
-        title: drawn above; the overall accuracy is appended.
+        title: drawn above; the share of all entries on the diagonal (overall accuracy, or for
+            area-weighted matrices the pooled labelled-area fraction) is appended.
         annotate: write the entries in the cells (default: when K <= 20).
     """
     c = np.asarray(confusion, dtype=np.float64)
@@ -156,7 +157,7 @@ def plot_confusion(
                     )
     total = c.sum()
     acc = float(np.trace(c) / total) if total > 0 else math.nan
-    ax.set_title(f"{title + ' — ' if title else ''}accuracy {acc:.1%}", fontsize=10)
+    ax.set_title(f"{title + ' — ' if title else ''}{acc:.1%} on the diagonal", fontsize=10)
     return _save(fig, path)
 
 

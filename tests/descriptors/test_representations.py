@@ -36,7 +36,7 @@ def test_shape_distribution_concatenates_kinds(unit_sphere: Mesh) -> None:
 def test_sdf_histogram(unit_sphere: Mesh) -> None:
     rep = SDFHistogram(bins=8)
     assert repr(rep) == (
-        "SDFHistogram(bins=8, rays=30, cone_angle=120.0, smoothing_iterations=0, alpha=4.0, orient=True)"
+        "SDFHistogram(bins=8, rays=30, cone_angle=120.0, smoothing_iterations=0, alpha=4.0, repair=True)"
     )
     d = rep(unit_sphere)["descriptor"]
     assert d.shape == (8,)
@@ -47,22 +47,35 @@ def test_sdf_histogram(unit_sphere: Mesh) -> None:
 def test_orientation_is_repaired_without_touching_face_order(unit_sphere: Mesh) -> None:
     flipped = unit_sphere.replace(faces=unit_sphere.faces[:, ::-1])
     with pytest.raises(MeshError):
-        SDFHistogram(orient=False)(flipped)
+        SDFHistogram(repair=False)(flipped)
     fixed = orient_faces(flipped)
     np.testing.assert_allclose(fixed.face_centroids, unit_sphere.face_centroids)  # same faces, same order
     np.testing.assert_allclose(fixed.face_normals, unit_sphere.face_normals, atol=1e-12)  # outward again
     np.testing.assert_allclose(
         SDFHistogram()(flipped)["descriptor"],
-        SDFHistogram(orient=False)(unit_sphere)["descriptor"],
+        SDFHistogram(repair=False)(unit_sphere)["descriptor"],
         atol=1e-6,
     )
+
+
+def test_orient_faces_handles_duplicates_and_mixed_winding(unit_sphere: Mesh) -> None:
+    # every face twice, the copy reversed, then a random half of all faces flipped: as in ModelNet
+    rng = np.random.default_rng(0)
+    f = np.concatenate([unit_sphere.faces, unit_sphere.faces[:, ::-1]])
+    flip = rng.random(len(f)) < 0.5
+    f[flip] = f[flip][:, ::-1]
+    messy = Mesh(unit_sphere.vertices, f)
+    fixed = orient_faces(messy)
+    np.testing.assert_allclose(fixed.face_centroids, messy.face_centroids)  # same faces, same order
+    outward = np.einsum("ij,ij->i", fixed.face_normals, fixed.face_centroids)
+    assert np.all(outward > 0)
 
 
 def test_face_features(unit_sphere: Mesh) -> None:
     rep = FaceFeatures(cone_angles=(90.0, 120.0), rays=32, scales=(0.01,), seed=2)
     assert rep.keys == ("face_features",)
     assert repr(rep) == (
-        "FaceFeatures(cone_angles=(90.0, 120.0), rays=32, scales=(0.01), neighbours=32, alpha=4.0, seed=2, orient=True)"
+        "FaceFeatures(cone_angles=(90.0, 120.0), rays=32, scales=(0.01,), neighbours=32, alpha=4.0, seed=2, orient=True)"
     )
     f = rep(unit_sphere)["face_features"]
     assert f.shape == (unit_sphere.num_faces, rep.num_channels) == (unit_sphere.num_faces, 18)

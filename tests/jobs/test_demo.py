@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from jobs_helpers import DemoRun, assert_png
+from jobs_helpers import DemoRun, assert_one_line_error, assert_png, run_cli
 
 from geolearn.jobs.demo import PLANS
 
@@ -64,3 +64,11 @@ def test_quick_demo_writes_tables_and_pictures(quick_demo: DemoRun):
 def test_quick_demo_is_quick(quick_demo: DemoRun):
     # the budget the tests rely on; generous for a loaded 2-core machine
     assert quick_demo.seconds < 90, quick_demo.seconds
+
+
+def test_bad_demo_options_are_one_line_errors(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "demo", "--quick", "--threads", "0", "--out", tmp_path / "d")
+    assert_one_line_error(code, err, "demo", "--threads must be at least 1")
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(capsys, "demo", "--quick", "--out", tmp_path / "file")
+    assert_one_line_error(code, err, "demo", "exists and is not a directory")
