@@ -129,6 +129,24 @@ def bench_sdf(quick: bool) -> list[str]:
 
     prebuilt = new_scene()
     prebuilt.cast_rays(ray_tensor[:1])  # commit the BVH
+
+    def lean_cast(o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What RayCaster.cast does, with a preallocated (R, 6) buffer, an einsum norm and a zero-copy
+        tensor: the change suggested to the owner of geolearn/geometry/raycast.py."""
+        buf = np.empty((len(d), 6), dtype=np.float32)
+        buf[:, :3] = o
+        norm = np.sqrt(np.einsum("ij,ij->i", d, d))
+        np.divide(d, np.maximum(norm, 1e-30)[:, None], out=buf[:, 3:])
+        ans = prebuilt.cast_rays(o3d.core.Tensor.from_numpy(buf))
+        t = ans["t_hit"].numpy()
+        face = ans["primitive_ids"].numpy().astype(np.int64)
+        miss = ~np.isfinite(t)
+        face[miss] = -1
+        normal = ans["primitive_normals"].numpy()
+        normal[miss] = 0.0
+        return t, face, normal
+
+    origins32, dirs32 = origins.astype(np.float32), dirs.astype(np.float32)
     caster = RayCaster(mesh)
     caster.cast(origins[:1], dirs[:1])
     fns: dict[str, Callable[[], Any]] = {
@@ -140,7 +158,8 @@ def bench_sdf(quick: bool) -> list[str]:
         ),
         "raw Embree: open3d cast_rays, same rays, prebuilt scene": lambda: prebuilt.cast_rays(ray_tensor),
         "raw Embree: open3d scene build + cast_rays, same rays": lambda: new_scene().cast_rays(ray_tensor),
-        "geolearn RayCaster.cast alone (numpy in/out), same rays": lambda: caster.cast(origins, dirs),
+        "geolearn RayCaster.cast alone (numpy in/out), same rays": lambda: caster.cast(origins32, dirs32),
+        "a leaner RayCaster.cast (suggested), same rays": lambda: lean_cast(origins32, dirs32),
     }
     if igl_embree is not None:
         v, f = mesh.vertices, mesh.faces
@@ -192,7 +211,8 @@ def bench_sdf(quick: bool) -> list[str]:
     out.append(
         f"Of `RayCaster.cast` ({_ms(times['geolearn RayCaster.cast alone (numpy in/out), same rays'])} ms), "
         f"{_ms(times['raw Embree: open3d cast_rays, same rays, prebuilt scene'])} ms is Embree; the rest is "
-        "its numpy wrapping (direction normalisation, concatenation, tensor copies)."
+        "its numpy wrapping (direction normalisation, concatenation, tensor copies); a leaner wrapper takes "
+        f"{_ms(times['a leaner RayCaster.cast (suggested), same rays'])} ms."
     )
     return out
 

@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         top=args.top,
         num_views=args.views,
         image_size=args.image_size,
+        progress=sys.stderr.isatty(),
     )
     if args.json:
         emit_json(to_json(result.to_dict()))

@@ -26,7 +26,8 @@ with outward normals (``geolearn.repair`` fixes closed meshes).
 
 **Robust average** (:func:`robust_average`), per face, over its valid lengths: keep those within one
 (population) standard deviation of their median (for an even count, the mean of the two middle
-values), then average them with weights ``1/θ_k``, the inverse of the ray's angle to the cone axis.
+values; a relative slack of 10⁻⁵ keeps float32 rounding from deciding the equality case of two
+rays), then average them with weights ``1/θ_k``, the inverse of the ray's angle to the cone axis.
 
 **Faces without a valid hit** (every ray missed or hit an outside) never get NaN or a silent zero:
 they take the mean of their edge-adjacent neighbours that have a value, repeated outwards until
@@ -84,7 +85,24 @@ DEFAULT_CONE_ANGLE = 120.0  # degrees, full opening of the cone (the paper's val
 DEFAULT_ALPHA = 4.0  # the paper's normalisation constant
 DEFAULT_SDF_BINS = 32  # ~18k faces per LabeledDB mesh: ~560 faces per bin on average
 _OFFSET_RTOL = 1e-5  # ray origin offset, × bounding-box diagonal
-_KEEP_RTOL = 1e-9  # tolerance of the "within one standard deviation" test (n = 2 is an equality)
+_KEEP_RTOL = 1e-5  # tolerance of the "within one standard deviation" test (n = 2 is an equality)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of ``(N, 3)`` arrays (column arithmetic: faster than ``np.cross``)."""
+    out = np.empty_like(a)
+    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return out
+
+
+def _row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of ``(N, 3)`` arrays."""
+    out = a[:, 0] * b[:, 0]
+    out += a[:, 1] * b[:, 1]
+    out += a[:, 2] * b[:, 2]
+    return out
 
 
 # -- cone sampling ------------------------------------------------------------------------------------
@@ -137,14 +155,32 @@ def face_frames(normals: np.ndarray) -> np.ndarray:
     use_y = np.abs(axis[:, 0]) > 0.9
     e[~use_y, 0] = 1.0
     e[use_y, 1] = 1.0
-    t1 = np.cross(axis, e)
-    norm = np.linalg.norm(t1, axis=1, keepdims=True)
+    t1 = _cross(axis, e)
+    norm = np.sqrt(_row_dot(t1, t1))[:, None]
     t1 = np.divide(t1, norm, out=np.zeros_like(t1), where=norm > 0)
-    t2 = np.cross(axis, t1)
+    t2 = _cross(axis, t1)
     return np.stack([t1, t2, axis], axis=1)
 
 
 # -- casting ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _FaceGeometry:
+    centroids: np.ndarray  # (F, 3) float64
+    normals: np.ndarray  # (F, 3) float64 unit, zero on degenerate faces
+    areas: np.ndarray  # (F,) float64
+    diagonal: float  # bounding-box diagonal
+
+
+def _face_geometry(mesh: Mesh) -> _FaceGeometry:
+    v, f = mesh.vertices, mesh.faces
+    p0, p1, p2 = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]  # (F, 3) each
+    n = _cross(p1 - p0, p2 - p0)
+    norm = np.sqrt(_row_dot(n, n))  # (F,) = 2 × area
+    n = np.divide(n, norm[:, None], out=np.zeros_like(n), where=norm[:, None] > 0)
+    diagonal = float(np.linalg.norm(v.max(0) - v.min(0)))
+    return _FaceGeometry((p0 + p1 + p2) / 3.0, n, 0.5 * norm, diagonal)
+
+
 def cast_cone_rays(mesh: Mesh, sampling: ConeSampling, caster: RayCaster | None = None) -> np.ndarray:
     """Cast the cone of ``sampling`` from every face centroid, all rays in one batched call.
 
@@ -157,20 +193,20 @@ def cast_cone_rays(mesh: Mesh, sampling: ConeSampling, caster: RayCaster | None 
         ``(F, K)`` float32 ray lengths in mesh units; NaN where the ray has no valid hit (a miss,
         a hit on the outside of a surface) and on degenerate faces.
     """
+    return _cast(mesh, _face_geometry(mesh), sampling, caster)
+
+
+def _cast(mesh: Mesh, geom: _FaceGeometry, sampling: ConeSampling, caster: RayCaster | None) -> np.ndarray:
     caster = RayCaster(mesh) if caster is None else caster
-    tri = mesh.triangles  # (F, 3, 3)
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    norm = np.sqrt(np.einsum("ij,ij->i", normals, normals))[:, None]
-    normals = np.divide(normals, norm, out=np.zeros_like(normals), where=norm > 0)  # (F, 3)
     nf, k = mesh.num_faces, len(sampling.theta)
-    eps = _OFFSET_RTOL * float(np.linalg.norm(mesh.vertices.max(0) - mesh.vertices.min(0)))
-    origins = (tri.mean(axis=1) - eps * normals).astype(np.float32)  # (F, 3)
-    frames = face_frames(normals).astype(np.float32)  # (F, 3, 3)
+    eps = _OFFSET_RTOL * geom.diagonal
+    origins = (geom.centroids - eps * geom.normals).astype(np.float32)  # (F, 3)
+    frames = face_frames(geom.normals).astype(np.float32)  # (F, 3, 3)
     dirs = np.matmul(sampling.directions.astype(np.float32)[None], frames).reshape(-1, 3)  # (F*K, 3)
     hits = caster.cast(np.repeat(origins, k, axis=0), dirs)  # one call, F*K rays
     # a valid hit is on the inside of a surface: n_hit · d > 0 (a miss has n_hit = 0)
-    invalid = (np.einsum("ij,ij->i", hits.normal, dirs) <= 0).reshape(nf, k)
-    invalid |= (norm <= 0).reshape(nf, 1)  # degenerate faces cast nothing
+    invalid = (_row_dot(hits.normal, dirs) <= 0).reshape(nf, k)
+    invalid |= (geom.areas <= 0)[:, None]  # degenerate faces cast nothing
     lengths = np.array(hits.t, dtype=np.float32).reshape(nf, k)  # (F, K)
     lengths += (eps / np.cos(sampling.theta)).astype(np.float32)[None, :]
     lengths[invalid] = np.nan
@@ -224,24 +260,27 @@ def robust_average(lengths: np.ndarray, weights: np.ndarray) -> RobustAverage:
     lengths = np.asarray(lengths)
     if lengths.dtype not in (np.float32, np.float64):
         lengths = lengths.astype(np.float64)
+    dt = lengths.dtype  # everything in the input's precision (float32 from the ray caster: 2x faster)
     valid = ~np.isnan(lengths)  # (F, K)
     n = np.count_nonzero(valid, axis=1)  # (F,)
-    count = np.maximum(n, 1)
-    x = np.where(valid, lengths, 0)  # (F, K) invalid → 0
-    mean = x.sum(axis=1, dtype=np.float64) / count
-    var = np.maximum(np.einsum("ij,ij->i", x, x, dtype=np.float64) / count - mean**2, 0.0)
+    count = np.maximum(n, 1).astype(dt)
+    x = np.where(valid, lengths, dt.type(0))  # (F, K) invalid → 0
+    mean = x.sum(axis=1) / count
+    var = np.maximum(np.einsum("ij,ij->i", x, x) / count - mean * mean, 0)
     std = np.sqrt(var)  # population standard deviation of the valid lengths
-    ordered = np.sort(np.where(valid, lengths, np.inf), axis=1)  # valid values first, ascending
+    ordered = np.sort(np.where(valid, lengths, dt.type(np.inf)), axis=1)  # valid values first, ascending
     rows = np.arange(len(lengths))
     # median: the mean of the two middle valid values (equal for odd n); rows with n = 0 get inf
-    median = 0.5 * (ordered[rows, np.maximum(n - 1, 0) // 2] + ordered[rows, n // 2]).astype(np.float64)
-    median[n == 0] = 0.0
-    tol = std * (1.0 + _KEEP_RTOL) + _KEEP_RTOL * np.abs(median)  # n = 2 is an equality
-    keep = valid & (np.abs(x - median[:, None]) <= tol[:, None])
-    w = np.where(keep, np.asarray(weights, dtype=lengths.dtype)[None, :], 0)  # (F, K)
-    wsum = w.sum(axis=1, dtype=np.float64)
+    median = dt.type(0.5) * (ordered[rows, np.maximum(n - 1, 0) // 2] + ordered[rows, n // 2])
+    median[n == 0] = 0
+    # "within one standard deviation", with a relative tolerance: for n = 2 it is an equality
+    tol = std * dt.type(1 + _KEEP_RTOL) + dt.type(_KEEP_RTOL) * np.abs(median)
+    keep = np.abs(x - median[:, None]) <= tol[:, None]
+    keep &= valid
+    w = np.where(keep, np.asarray(weights, dtype=dt)[None, :], dt.type(0))  # (F, K)
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(n > 0, np.einsum("ij,ij->i", w, x, dtype=np.float64) / wsum, np.nan)
+        values = (np.einsum("ij,ij->i", w, x) / w.sum(axis=1)).astype(np.float64)
+    values[n == 0] = np.nan
     return RobustAverage(values, np.count_nonzero(keep, axis=1).astype(np.int64), n.astype(np.int64))
 
 
@@ -401,14 +440,25 @@ def sdf_multi_cone(
         MeshError: no face of the mesh has a valid hit for some cone (SDF undefined).
     """
     check_usable(mesh)
+    return _sdf_multi_cone(mesh, _face_geometry(mesh), cone_angles, rays, caster, adjacency)
+
+
+def _sdf_multi_cone(
+    mesh: Mesh,
+    geom: _FaceGeometry,
+    cone_angles: Sequence[float],
+    rays: int,
+    caster: RayCaster | None,
+    adjacency: scipy.sparse.spmatrix | None,
+) -> MultiConeSDF:
     angles = np.asarray([float(a) for a in cone_angles], dtype=np.float64)
     if angles.size == 0:
         raise OptionError("cone_angles must not be empty")
     for a in angles:
         _check_cone(rays, a)
     sampling = cone_sampling(rays, float(angles.max()))
-    lengths = cast_cone_rays(mesh, sampling, caster)  # (F, K)
-    areas = mesh.face_areas
+    lengths = _cast(mesh, geom, sampling, caster)  # (F, K)
+    areas = geom.areas
     nf = mesh.num_faces
     out = np.empty((nf, len(angles)))
     used = np.empty((nf, len(angles)), dtype=np.int64)
@@ -507,8 +557,9 @@ def shape_diameter_function(
         raise OptionError(f"bins must be a positive integer, got {bins!r}")
     check_usable(mesh)
     adj = face_edge_adjacency(mesh.faces, mesh.num_vertices) if smoothing_iterations else None
-    multi = sdf_multi_cone(mesh, [cone_angle], rays, caster=caster, adjacency=adj)
-    areas = mesh.face_areas
+    geom = _face_geometry(mesh)
+    multi = _sdf_multi_cone(mesh, geom, [cone_angle], rays, caster, adj)
+    areas = geom.areas
     if adj is not None:
         values = smooth_face_values(multi.values[:, 0], adj, areas, smoothing_iterations)
     else:
