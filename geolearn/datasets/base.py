@@ -153,13 +153,25 @@ class ShapeDataset(torch.utils.data.Dataset):
         self.transform = transform
         self.seed = int(seed)
         self.cache: ShapeCache | None = ShapeCache(cache_dir) if cache else None
-        self._recipe = make_recipe(self.representations, normalization)
         self._epoch = 0
         self._items: list[ShapeItem] = []
         self._digests: dict[str, str] = {}
         self.failures: list[Failure] = []
         self.class_names: tuple[str, ...] = ()
         self.label_names: tuple[str, ...] | None = None
+
+    @property
+    def _recipe(self) -> str:
+        """The parameter part of every cache key of this dataset.
+
+        For segmentation the stored ``face_labels`` are ids into this dataset's label vocabulary, which
+        depends on the classes or categories chosen (namespaced unions), so the vocabulary is part of
+        the key: a dataset over other classes never reuses label ids numbered for another vocabulary.
+        """
+        recipe = make_recipe(self.representations, self.normalization)
+        if self.task == "segment":
+            recipe += f";label_names={list(self.label_names or ())}"
+        return recipe
 
     # -- what subclasses implement ----------------------------------------------------------------
     def _read_raw(self, item: ShapeItem) -> Any:

@@ -83,3 +83,18 @@ def test_segmentation_labels_single_and_multi_class() -> None:
 def test_bad_options(kwargs: dict, match: str) -> None:
     with pytest.raises(OptionError, match=match):
         EmbeddedShapes(cache=False, **kwargs)
+
+
+def test_cached_face_labels_follow_the_label_vocabulary(tmp_path: Path) -> None:
+    """The same shape segmented within different class subsets gets different label ids; a shared
+    cache must not hand one subset's ids to the other (regression: it used to)."""
+    common = dict(split="train", representations=[Points(32, seed=0)], task="segment", num_per_class=1)
+    one = EmbeddedShapes(classes=["mug"], cache_dir=tmp_path, **common)
+    two = EmbeddedShapes(classes=["chair", "mug"], cache_dir=tmp_path, **common)
+    mug_one = one[0]
+    mug_two = next(two[i] for i in range(len(two)) if "mug" in two[i]["source"])
+    assert mug_one["source"] == mug_two["source"]
+    names_one = [one.label_names[i].split("/")[-1] for i in mug_one["face_labels"].tolist()]
+    names_two = [two.label_names[i].split("/")[-1] for i in mug_two["face_labels"].tolist()]
+    assert names_one == names_two  # same parts by name ...
+    assert not torch.equal(mug_one["face_labels"], mug_two["face_labels"])  # ... under different ids
