@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from tqdm import tqdm
 
 from geolearn.datasets.base import Failure, ShapeDataset
@@ -108,6 +109,8 @@ def _init_worker(dataset: ShapeDataset) -> None:
     global _WORKER_DATASET
     _WORKER_DATASET = dataset
     logging.basicConfig(level=logging.WARNING)
+    # the pool already runs one process per core: more torch threads per worker only oversubscribe them
+    torch.set_num_threads(1)
 
 
 def _reason(exc: BaseException, source: str) -> str:
