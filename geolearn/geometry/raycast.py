@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from geolearn._open3d import open3d
+from geolearn.errors import OptionError
 from geolearn.mesh import Mesh
 
 __all__ = ["RayCaster", "RayHits"]
@@ -63,10 +64,10 @@ class RayCaster:
             :class:`RayHits` with distances in mesh units.
         """
         o3d = open3d()
-        origins = np.asarray(origins, dtype=np.float32).reshape(-1, 3)
-        d = np.asarray(directions, dtype=np.float32).reshape(-1, 3)
-        d = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-30)
-        rays = o3d.core.Tensor(np.ascontiguousarray(np.concatenate([origins, d], axis=1)))
+        rays = _ray_buffer(origins, directions)  # (R, 6) float32, one copy
+        d = rays[:, 3:]
+        d /= np.maximum(np.sqrt(np.einsum("ij,ij->i", d, d)), 1e-30)[:, None]
+        rays = o3d.core.Tensor.from_numpy(rays)  # shares memory, no copy
         ans = self._scene.cast_rays(rays)
         t = ans["t_hit"].numpy()
         face = ans["primitive_ids"].numpy().astype(np.int64)
@@ -79,7 +80,17 @@ class RayCaster:
     def count_intersections(self, origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
         """``(R,)`` int: how many times each ray crosses the surface (for parity inside tests)."""
         o3d = open3d()
-        origins = np.asarray(origins, dtype=np.float32).reshape(-1, 3)
-        d = np.asarray(directions, dtype=np.float32).reshape(-1, 3)
-        rays = o3d.core.Tensor(np.ascontiguousarray(np.concatenate([origins, d], axis=1)))
+        rays = o3d.core.Tensor.from_numpy(_ray_buffer(origins, directions))
         return self._scene.count_intersections(rays).numpy().astype(np.int64)
+
+
+def _ray_buffer(origins: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """``(R, 6)`` float32 C-contiguous ``[origin, direction]`` rows, filled in one pass."""
+    o = np.asarray(origins).reshape(-1, 3)
+    d = np.asarray(directions).reshape(-1, 3)
+    if len(o) != len(d):
+        raise OptionError(f"origins and directions differ in length: {len(o)} vs {len(d)}")
+    rays = np.empty((len(o), 6), dtype=np.float32)
+    rays[:, :3] = o
+    rays[:, 3:] = d
+    return rays
