@@ -212,8 +212,13 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
     if failed:
         lines += ["## failed", ""]
         lines += [f"- **{n}**: `{e['command']}` — {e['error']}" for n, e in failed.items()]
-    (results_dir / "results.md").write_text("\n".join(lines) + "\n")
-    (results_dir / "results.json").write_text(json.dumps(entries, indent=2, default=str) + "\n")
+    for path, text in (
+        (results_dir / "results.md", "\n".join(lines) + "\n"),
+        (results_dir / "results.json", json.dumps(entries, indent=2, default=str) + "\n"),
+    ):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)  # atomic: a parallel run_all.py never reads half a file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "wall_seconds": round(wall, 1),
             "load_average": [round(x, 2) for x in os.getloadavg()],
+            "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
             "figures": [],
         }
         if proc.returncode != 0:
@@ -302,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
+        # Another run_all.py may be running other experiments into the same folder (one per core):
+        # merge with what is on disk now instead of overwriting it with what was there at start.
+        if summary.is_file():
+            entries = json.loads(summary.read_text())
         entries[name] = entry
         _write_results(results_dir, entries, args.smoke)
     print(f"results: {results_dir / 'results.md'}", file=sys.stderr)
