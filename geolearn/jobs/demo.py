@@ -38,7 +38,6 @@ from geolearn.jobs.report import provenance
 if TYPE_CHECKING:
     import torch
 
-    from geolearn.datasets import ShapeDataset
 
 __all__ = ["PLANS", "SEGMENT_CLASSES", "DemoPlan", "DemoResult", "run_demo"]
 
@@ -309,31 +308,12 @@ def _score(value: Any) -> float:
     return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else -1.0
 
 
-def _test_split(run_dir: Path) -> tuple[Any, ShapeDataset]:
-    from geolearn.jobs.runs import read_run
-    from geolearn.jobs.training import experiment_representations, open_splits
-
-    run = read_run(run_dir)
-    reps = experiment_representations(run.config)
-    return run, open_splits(run.config, reps, names=("test",), workers=0).datasets["test"]
-
-
 def _global_features(run_dir: Path, device: str | torch.device) -> tuple[np.ndarray, np.ndarray]:
     """``(S, C)`` global features of the run's encoder and ``(S,)`` labels, test split."""
-    import torch
+    from geolearn.jobs.analysis import split_features
 
-    from geolearn.datasets import collate_shapes, move_batch
-    from geolearn.jobs.runs import load_model
-
-    run, test = _test_split(run_dir)
-    model = load_model(run, collate_shapes([test[0]]), device)
-    dev = next(model.parameters()).device
-    feats = []
-    loader = torch.utils.data.DataLoader(test, batch_size=32, collate_fn=collate_shapes)
-    with torch.no_grad():
-        for batch in loader:
-            feats.append(model.encoder(move_batch(batch, dev)).global_features.float().cpu())
-    return torch.cat(feats).numpy(), test.labels
+    feats = split_features(run_dir, device)
+    return feats.features, feats.labels
 
 
 def _segmentation_figure(run_dir: Path, method: str, where: Path, device: str | torch.device) -> Path:
@@ -342,12 +322,13 @@ def _segmentation_figure(run_dir: Path, method: str, where: Path, device: str | 
 
     from geolearn.datasets import collate_shapes, synthetic
     from geolearn.geometry.render import render_views
+    from geolearn.jobs.analysis import open_split
     from geolearn.jobs.runs import load_model
     from geolearn.mesh import normalize
     from geolearn.train import Trainer
     from geolearn.viz.plots import plot_segmentation_side_by_side
 
-    run, test = _test_split(run_dir)
+    run, test = open_split(run_dir)
     parts = [
         len(synthetic.part_names(c)) if c in synthetic.SYNTHETIC_CLASSES else 0 for c in test.class_names
     ]

@@ -34,7 +34,9 @@ __all__ = [
     "plot_class_histograms",
     "plot_confusion",
     "plot_embedding",
+    "plot_embedding_panels",
     "plot_segmentation",
+    "plot_segmentation_rows",
     "plot_segmentation_side_by_side",
     "plot_training_curves",
     "read_history",
@@ -382,6 +384,58 @@ def plot_embedding(
     return _save(fig, path)
 
 
+def plot_embedding_panels(
+    panels: Sequence[tuple[str, Any]],
+    labels: Any,
+    names: Sequence[str] | None,
+    path: str | Path,
+    *,
+    seed: int = 0,
+    method: str = "auto",
+    title: str | None = None,
+) -> Path:
+    """Several feature sets of the same shapes embedded side by side (one :func:`embed_2d` each),
+    coloured by the same ``labels`` ``(S,)`` — e.g. hand-crafted descriptors beside learned features.
+
+    Args:
+        panels: ``(panel title, (S, C_i) features)`` per panel; every panel has the same S shapes.
+        labels: ``(S,)`` int class of every shape; names: the class names (legend).
+        path: the PNG to write.
+    """
+    if not panels:
+        raise OptionError("plot_embedding_panels: need at least one panel")
+    embedded = []
+    for name, feats in panels:
+        x = np.asarray(feats)
+        embedded.append((str(name), x.shape, embed_2d(x, seed=seed, method=method)))
+    sizes = {e[2].points.shape[0] for e in embedded}
+    if len(sizes) != 1:
+        raise OptionError(f"plot_embedding_panels: panels hold different numbers of shapes {sorted(sizes)}")
+    lab = _labels(labels, sizes.pop(), "plot_embedding_panels")
+    k = int(lab.max()) + 1 if names is None else len(names)
+    label_names = _names(names, k, "plot_embedding_panels")
+    if lab.min() < 0 or lab.max() >= k:
+        raise OptionError(f"plot_embedding_panels: labels must be in [0, {k})")
+    palette = part_palette(k)
+    fig = _figure(4.6 * len(embedded), 5.2)
+    axes = np.atleast_1d(fig.subplots(1, len(embedded)))
+    for ax, (name, shape, emb) in zip(axes, embedded, strict=True):
+        for c in range(k):
+            p = emb.points[lab == c]
+            if len(p):
+                ax.scatter(p[:, 0], p[:, 1], s=10, color=palette[c], label=label_names[c], alpha=0.8, lw=0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{name}\n{emb.method} of {shape[1]}-d features", fontsize=10)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=palette[c], label=label_names[c]) for c in range(k) if (lab == c).any()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(10, len(handles)), fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
 # -- segmentations ----------------------------------------------------------------------------------------
 def render_parts(views: Views, face_labels: Any, palette: Any) -> np.ndarray:
     """Colour every pixel of rendered views by the label of the face it sees, shaded.
@@ -458,6 +512,55 @@ def plot_segmentation(
     return _save(fig, path)
 
 
+def plot_segmentation_rows(
+    views: Views,
+    rows: Sequence[tuple[str, Any]],
+    names: Sequence[str],
+    path: str | Path,
+    *,
+    title: str | None = None,
+) -> Path:
+    """Rendered views of one mesh, one row per labelling (e.g. ground truth, then each method).
+
+    Args:
+        views: rendered views ``(V, H, W)`` of the mesh.
+        rows: ``(row label, (F,) labels of every face)`` per row; every labelling has the same F.
+        names: the label names (one colour each, the same in every row).
+        path: the PNG to write.
+    """
+    if not rows:
+        raise OptionError("plot_segmentation_rows: need at least one row")
+    labelled = [(str(label), np.asarray(faces)) for label, faces in rows]
+    shapes = {faces.shape for _, faces in labelled}
+    if len(shapes) != 1:
+        raise OptionError(
+            f"plot_segmentation_rows: the rows label different numbers of faces {sorted(shapes)}"
+        )
+    names = _check_names(names, *(faces for _, faces in labelled))
+    palette = part_palette(len(names))
+    images = [render_parts(views, faces, palette) for _, faces in labelled]
+    v = images[0].shape[0]
+    fig = _figure(2.3 * v + 0.9, 2.5 * len(images) + 0.9)
+    axes = np.asarray(fig.subplots(len(images), v)).reshape(len(images), v)
+    for r, (label, _) in enumerate(labelled):
+        for i in range(v):
+            ax = axes[r, i]
+            ax.imshow(images[r][i], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if i == 0:
+                ax.set_ylabel(label, fontsize=9)
+    face = np.asarray(views.face_id)
+    shown = np.unique(face[face >= 0])
+    used = np.unique(np.concatenate([faces[shown] for _, faces in labelled]))
+    _legend(fig, used, names, palette)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
 def plot_segmentation_side_by_side(
     views: Views,
     predicted: Any,
@@ -479,25 +582,11 @@ def plot_segmentation_side_by_side(
     pred, true = np.asarray(predicted), np.asarray(truth)
     if pred.shape != true.shape:
         raise OptionError(f"predicted {pred.shape} and true {true.shape} labels differ in shape")
-    names = _check_names(names, pred, true)
-    palette = part_palette(len(names))
-    rows = [render_parts(views, pred, palette), render_parts(views, true, palette)]
-    v = rows[0].shape[0]
-    fig = _figure(2.3 * v + 0.6, 5.4)
-    axes = np.asarray(fig.subplots(2, v)).reshape(2, v)
-    for r, (images, label) in enumerate(zip(rows, ("predicted", "ground truth"), strict=True)):
-        for i in range(v):
-            ax = axes[r, i]
-            ax.imshow(images[i], interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if i == 0:
-                ax.set_ylabel(label, fontsize=10)
-    face = np.asarray(views.face_id)
-    shown = np.unique(face[face >= 0])
-    _legend(fig, np.union1d(np.unique(pred[shown]), np.unique(true[shown])), names, palette)
     agree = float((pred == true).mean()) if pred.size else math.nan
-    fig.suptitle(f"{title + ' — ' if title else ''}{agree:.1%} of faces labelled correctly", fontsize=10)
-    return _save(fig, path)
+    return plot_segmentation_rows(
+        views,
+        [("predicted", pred), ("ground truth", true)],
+        names,
+        path,
+        title=f"{title + ' — ' if title else ''}{agree:.1%} of faces labelled correctly",
+    )

@@ -95,6 +95,23 @@ def test_embedding_plot(tmp_path):
         plots.embed_2d(np.ones((1, 3)))
 
 
+def test_embedding_panels(tmp_path):
+    rng = np.random.default_rng(5)
+    labels = np.repeat([0, 1, 2], 8)
+    a = rng.normal(size=(24, 6)) + labels[:, None]
+    b = rng.normal(size=(24, 3))
+    path = plots.plot_embedding_panels(
+        [("hand-crafted", a), ("learned", b)], labels, ["x", "y", "z"], tmp_path / "p.png", method="pca"
+    )
+    assert_png(path)
+    with pytest.raises(OptionError, match="different numbers of shapes"):
+        plots.plot_embedding_panels([("a", a), ("b", b[:10])], labels, None, tmp_path / "q.png", method="pca")
+    with pytest.raises(OptionError, match="at least one panel"):
+        plots.plot_embedding_panels([], labels, None, tmp_path / "q.png")
+    with pytest.raises(OptionError, match=r"labels must be in \[0, 2\)"):
+        plots.plot_embedding_panels([("a", a)], labels, ["x", "y"], tmp_path / "q.png", method="pca")
+
+
 def test_tsne_when_scikit_learn_is_installed():
     pytest.importorskip("sklearn")
     feats = np.random.default_rng(4).normal(size=(20, 5))
@@ -136,6 +153,12 @@ def test_segmentation_plots(tmp_path):
     )
     with pytest.raises(OptionError, match=r"labels must be in \[0, 1\)"):
         plots.plot_segmentation(views, truth, ["side"], tmp_path / "s.png")
+    rows = [("truth", truth), ("method a", pred), ("method b", 1 - truth)]
+    assert_png(plots.plot_segmentation_rows(views, rows, ["side", "top"], tmp_path / "rows.png", title="box"))
+    with pytest.raises(OptionError, match="different numbers of faces"):
+        plots.plot_segmentation_rows(
+            views, [("a", truth), ("b", truth[:3])], ["side", "top"], tmp_path / "r.png"
+        )
 
 
 @pytest.mark.parametrize("k", [1, 8, 10, 11, 20, 27])

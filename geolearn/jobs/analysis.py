@@ -1,0 +1,211 @@
+"""Looking inside trained runs: encoder features of a split, per-face predictions, scores per category.
+
+What the experiment report (``experiments/report.py``) and the demo's figures are made of:
+
+- :func:`split_features` — every shape's global feature vector from a run's encoder (what the shared
+  head sees), for 2D embeddings of learned features beside hand-crafted ones;
+- :func:`face_predictions` — every face's predicted part for a segmentation run, both as trained
+  (argmax over the whole label space) and with the shape's category given (argmax over that
+  category's parts only — the protocol of per-category models such as Kalogerakis et al. 2010);
+- :func:`category_scores` — area-weighted per-face accuracy and mean IoU per category and overall,
+  with the same definitions as the trainer's (:mod:`geolearn.train.metrics`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from geolearn.datasets.base import ShapeDataset
+from geolearn.errors import OptionError
+from geolearn.jobs.runs import RunInfo
+
+__all__ = [
+    "FacePredictions",
+    "SplitFeatures",
+    "category_label_mask",
+    "category_scores",
+    "face_predictions",
+    "open_split",
+    "split_features",
+]
+
+
+def open_split(
+    run_dir: str | Path, split: str = "test", workers: int | None = 0
+) -> tuple[RunInfo, ShapeDataset]:
+    """The run (best checkpoint) and its ``split`` (``train``, ``val`` or ``test``) with the run's representations."""
+    from geolearn.jobs.runs import read_run
+    from geolearn.jobs.training import experiment_representations, open_splits
+
+    run = read_run(run_dir)
+    reps = experiment_representations(run.config)
+    return run, open_splits(run.config, reps, names=(split,), workers=workers).datasets[split]
+
+
+@dataclass
+class SplitFeatures:
+    """Global features of every shape of a split.
+
+    Attributes:
+        features: ``(S, C)`` float32 — the encoder's global features (the shared head's input).
+        labels: ``(S,)`` int64 class of every shape (the category, for segmentation data).
+        sources: the shapes' sources, in order.
+        class_names: names of the classes.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    sources: list[str]
+    class_names: tuple[str, ...]
+
+
+def split_features(
+    run_dir: str | Path, device: str | torch.device = "cpu", split: str = "test", batch_size: int = 32
+) -> SplitFeatures:
+    """The global features of ``run_dir``'s encoder (best weights) on every shape of ``split``."""
+    from geolearn.datasets import collate_shapes, move_batch
+    from geolearn.jobs.runs import load_model
+
+    run, data = open_split(run_dir, split)
+    model = load_model(run, collate_shapes([data[0]]), device)
+    dev = next(model.parameters()).device
+    feats, sources = [], []
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, collate_fn=collate_shapes)
+    with torch.no_grad():
+        for batch in loader:
+            feats.append(model.encoder(move_batch(batch, dev)).global_features.float().cpu())
+            sources += list(batch["source"])
+    return SplitFeatures(torch.cat(feats).numpy(), np.asarray(data.labels), sources, tuple(data.class_names))
+
+
+def category_label_mask(label_names: tuple[str, ...], categories: tuple[str, ...]) -> np.ndarray:
+    """``(num categories, K)`` bool: which labels belong to which category.
+
+    Labels of a multi-category segmentation dataset are namespaced ``"<Category>/<part>"``; with a
+    single category every label is that category's.
+    """
+    mask = np.zeros((len(categories), len(label_names)), dtype=bool)
+    if len(categories) == 1:
+        mask[0] = True
+        return mask
+    for c, cat in enumerate(categories):
+        mask[c] = [name.startswith(f"{cat}/") for name in label_names]
+    empty = [categories[c] for c in np.flatnonzero(~mask.any(axis=1))]
+    if empty:
+        raise OptionError(
+            f"no label is namespaced for categories {empty}; labels look like {label_names[:3]}"
+        )
+    return mask
+
+
+@dataclass
+class FacePredictions:
+    """Per-face predictions of a segmentation run on every shape of a split.
+
+    Attributes:
+        run: the run.
+        data: the split.
+        predicted: per shape, ``(F,)`` int64 argmax over the whole label space (as the trainer scores).
+        predicted_in_category: per shape, ``(F,)`` argmax over the parts of the shape's category only.
+        truth: per shape, ``(F,)`` int64 true labels; areas: per shape ``(F,)`` float64 face areas.
+        categories: per shape, its category index into ``data.class_names``.
+        indices: per shape, its index in ``data`` (the lists above are in this order).
+    """
+
+    run: RunInfo
+    data: ShapeDataset
+    predicted: list[np.ndarray]
+    predicted_in_category: list[np.ndarray]
+    truth: list[np.ndarray]
+    areas: list[np.ndarray]
+    categories: np.ndarray
+    indices: np.ndarray
+
+
+def face_predictions(
+    run_dir: str | Path, device: str | torch.device = "cpu", split: str = "test"
+) -> FacePredictions:
+    """Predict every face of every shape of ``split`` with ``run_dir``'s best weights."""
+    from geolearn.datasets import collate_shapes
+    from geolearn.jobs.runs import load_model
+    from geolearn.train import Trainer
+
+    run, data = open_split(run_dir, split)
+    if run.task != "segment":
+        raise OptionError(f"{run_dir}: a {run.task} run has no per-face predictions")
+    model = load_model(run, collate_shapes([data[0]]), device)
+    trainer = Trainer(
+        model, run.config.train, task="segment", run_dir=run.path, device=device, progress=False
+    )
+    preds = trainer.predict(data)
+    mask = torch.from_numpy(category_label_mask(tuple(run.names), tuple(data.class_names)))
+    ptr = preds.ptr.tolist()
+    predicted, restricted, truth, areas = [], [], [], []
+    categories = np.asarray(data.labels)
+    for row, index in enumerate(preds.index.tolist()):
+        logits = preds.logits[ptr[row] : ptr[row + 1]]  # (F, K)
+        sample = data[index]
+        if int(sample["face_labels"].numel()) != logits.shape[0]:
+            raise OptionError(
+                f"{sample['source']}: {logits.shape[0]} predicted faces, {sample['face_labels'].numel()} labelled"
+            )
+        predicted.append(logits.argmax(dim=1).numpy())
+        allowed = mask[int(categories[index])]
+        restricted.append(logits.masked_fill(~allowed, float("-inf")).argmax(dim=1).numpy())
+        truth.append(sample["face_labels"].numpy())
+        areas.append(sample["face_areas"].numpy().astype(np.float64))
+    order = preds.index.numpy()
+    return FacePredictions(run, data, predicted, restricted, truth, areas, categories[order], order)
+
+
+def category_scores(
+    predicted: list[np.ndarray],
+    truth: list[np.ndarray],
+    areas: list[np.ndarray],
+    categories: np.ndarray,
+    category_names: tuple[str, ...],
+    num_labels: int,
+) -> dict[str, dict[str, Any]]:
+    """Area-weighted per-face accuracy (mean over shapes) and mean IoU per category, and ``"all"``.
+
+    A category's mean IoU averages the IoU of the parts present in its ground truth, from the
+    area-weighted confusion matrix pooled over its shapes (:func:`geolearn.train.metrics.mean_iou`);
+    ``"all"`` pools every shape (the trainer's ``miou``) and averages accuracy over all shapes, and
+    ``"category_mean"`` averages the categories' scores (each category counts once).
+    """
+    from geolearn.train import metrics
+
+    if not (len(predicted) == len(truth) == len(areas) == len(categories)):
+        raise OptionError("predicted, truth, areas and categories must have one entry per shape")
+    conf = {c: torch.zeros(num_labels, num_labels, dtype=torch.float64) for c in ["all", *category_names]}
+    acc: dict[str, list[float]] = {c: [] for c in conf}
+    for pred, true, area, cat in zip(predicted, truth, areas, categories, strict=True):
+        p, t, w = torch.from_numpy(pred), torch.from_numpy(true), torch.from_numpy(area)
+        c = metrics.confusion_matrix(p, t, num_labels, weight=w).to(torch.float64)
+        total = float(w.sum())
+        a = float((w * (p == t)).sum()) / total if total > 0 else float("nan")
+        for key in ("all", category_names[int(cat)]):
+            conf[key] += c
+            acc[key].append(a)
+    out: dict[str, dict[str, Any]] = {}
+    for key in conf:
+        if not acc[key]:
+            continue
+        out[key] = {
+            "shapes": len(acc[key]),
+            "accuracy": float(np.nanmean(acc[key])),
+            "miou": metrics.mean_iou(conf[key]),
+        }
+    cats = [out[c] for c in category_names if c in out]
+    if cats:
+        out["category_mean"] = {
+            "shapes": sum(c["shapes"] for c in cats),
+            "accuracy": float(np.mean([c["accuracy"] for c in cats])),
+            "miou": float(np.nanmean([c["miou"] for c in cats])),
+        }
+    return out

@@ -1,0 +1,75 @@
+"""``geolearn.jobs.analysis``: features and per-face predictions of trained runs (the quick demo's
+runs), and per-category segmentation scores against hand-computed values."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from geolearn.errors import OptionError
+from geolearn.jobs import analysis
+
+
+def test_category_label_mask():
+    names = ("Cup/body", "Cup/handle", "Vase/body", "Vase/neck", "Vase/base")
+    mask = analysis.category_label_mask(names, ("Cup", "Vase"))
+    np.testing.assert_array_equal(mask, [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1]])
+    assert analysis.category_label_mask(("body", "handle"), ("Cup",)).all()
+    with pytest.raises(OptionError, match="Glass"):
+        analysis.category_label_mask(names, ("Cup", "Glass"))
+
+
+def test_category_scores_by_hand():
+    # two Cup shapes and one Vase shape over 4 labels (Cup: 0, 1; Vase: 2, 3)
+    truth = [np.array([0, 0, 1]), np.array([0, 1]), np.array([2, 3, 3])]
+    pred = [np.array([0, 1, 1]), np.array([0, 1]), np.array([2, 2, 3])]
+    area = [np.array([1.0, 1.0, 2.0]), np.array([1.0, 3.0]), np.array([1.0, 1.0, 1.0])]
+    out = analysis.category_scores(pred, truth, area, np.array([0, 0, 1]), ("Cup", "Vase"), 4)
+    # accuracy: shape 0: (1 + 2) / 4; shape 1: 1; shape 2: 2 / 3
+    assert out["Cup"]["accuracy"] == pytest.approx((0.75 + 1.0) / 2)
+    assert out["Vase"]["accuracy"] == pytest.approx(2 / 3)
+    assert out["all"]["accuracy"] == pytest.approx((0.75 + 1.0 + 2 / 3) / 3)
+    assert out["category_mean"]["accuracy"] == pytest.approx(((0.75 + 1.0) / 2 + 2 / 3) / 2)
+    # Cup IoU, pooled: label 0: inter 2 (areas 1 + 1), union 3; label 1: inter 5, union 6
+    assert out["Cup"]["miou"] == pytest.approx((2 / 3 + 5 / 6) / 2)
+    # Vase: label 2: inter 1, union 2; label 3: inter 1, union 2
+    assert out["Vase"]["miou"] == pytest.approx(0.5)
+    assert out["all"]["shapes"] == 3 and out["Cup"]["shapes"] == 2
+    with pytest.raises(OptionError, match="one entry per shape"):
+        analysis.category_scores(pred[:2], truth, area, np.array([0, 0, 1]), ("Cup", "Vase"), 4)
+
+
+def test_split_features_of_a_trained_classifier(quick_demo):
+    feats = analysis.split_features(quick_demo.run_dir("classify", "pointnet"))
+    n = len(feats.labels)
+    assert n == len(feats.sources) > 0
+    assert feats.features.shape[0] == n and feats.features.ndim == 2
+    assert np.isfinite(feats.features).all()
+    assert len(set(feats.sources)) == n  # every test shape once
+    again = analysis.split_features(quick_demo.run_dir("classify", "pointnet"), batch_size=1)
+    np.testing.assert_allclose(again.features, feats.features, rtol=1e-4, atol=1e-5)
+
+
+def test_face_predictions_agree_with_the_trainer(quick_demo):
+    run_dir = quick_demo.run_dir("segment", "face_features")
+    preds = analysis.face_predictions(run_dir)
+    names = preds.run.names
+    mask = analysis.category_label_mask(tuple(names), tuple(preds.data.class_names))
+    for p, r, t, a, c in zip(
+        preds.predicted, preds.predicted_in_category, preds.truth, preds.areas, preds.categories, strict=True
+    ):
+        assert p.shape == r.shape == t.shape == a.shape
+        assert mask[c][r].all()  # restricted predictions stay within the category's parts
+        agree = mask[c][p]
+        np.testing.assert_array_equal(r[agree], p[agree])  # and change only faces predicted outside it
+    scores = analysis.category_scores(
+        preds.predicted, preds.truth, preds.areas, preds.categories, preds.data.class_names, len(names)
+    )
+    # the same numbers as the trainer's test evaluation of that run
+    test = json.loads((run_dir / "test_metrics.json").read_text())["test"]
+    assert scores["all"]["accuracy"] == pytest.approx(test["accuracy"], abs=1e-6)
+    assert scores["all"]["miou"] == pytest.approx(test["miou"], abs=1e-6)
+    with pytest.raises(OptionError, match="no per-face predictions"):
+        analysis.face_predictions(quick_demo.run_dir("classify", "pointnet"))
