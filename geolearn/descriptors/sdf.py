@@ -200,14 +200,18 @@ def _cast(mesh: Mesh, geom: _FaceGeometry, sampling: ConeSampling, caster: RayCa
     caster = RayCaster(mesh) if caster is None else caster
     nf, k = mesh.num_faces, len(sampling.theta)
     eps = _OFFSET_RTOL * geom.diagonal
-    origins = (geom.centroids - eps * geom.normals).astype(np.float32)  # (F, 3)
+    # the F·K rays written straight into the one buffer Embree reads: origin, then the cone turned
+    # into the face's frame (unit length: the frames are orthonormal)
+    rays = np.empty((nf, k, 6), dtype=np.float32)
+    rays[:, :, :3] = (geom.centroids - eps * geom.normals).astype(np.float32)[:, None, :]
     frames = face_frames(geom.normals).astype(np.float32)  # (F, 3, 3)
-    dirs = np.matmul(sampling.directions.astype(np.float32)[None], frames).reshape(-1, 3)  # (F*K, 3)
-    hits = caster.cast(np.repeat(origins, k, axis=0), dirs)  # one call, F*K rays
-    # a valid hit is on the inside of a surface: n_hit · d > 0 (a miss has n_hit = 0)
-    invalid = (_row_dot(hits.normal, dirs) <= 0).reshape(nf, k)
+    np.matmul(sampling.directions.astype(np.float32)[None], frames, out=rays[:, :, 3:])
+    t, normal = caster.cast_unit_rays(rays.reshape(-1, 6))
+    # a valid hit is on the inside of a surface: n_hit · d > 0; a miss has t = inf
+    lengths = t.reshape(nf, k)  # (F, K) float32, a view
+    invalid = np.einsum("ij,ij->i", normal, rays.reshape(-1, 6)[:, 3:]).reshape(nf, k) <= 0
+    invalid |= ~np.isfinite(lengths)
     invalid |= (geom.areas <= 0)[:, None]  # degenerate faces cast nothing
-    lengths = np.array(hits.t, dtype=np.float32).reshape(nf, k)  # (F, K)
     lengths += (eps / np.cos(sampling.theta)).astype(np.float32)[None, :]
     lengths[invalid] = np.nan
     return lengths

@@ -496,20 +496,7 @@ def plot_segmentation(
         names: the label names (the palette has one colour per name).
         path: the PNG to write.
     """
-    labels = np.asarray(face_labels)
-    names = _check_names(names, labels)
-    palette = part_palette(len(names))
-    images = render_parts(views, labels, palette)  # (V, H, W, 3)
-    v = images.shape[0]
-    fig = _figure(2.3 * v, 2.9)
-    for i, ax in enumerate(np.atleast_1d(fig.subplots(1, v))):
-        ax.imshow(images[i], interpolation="nearest")
-        ax.set_axis_off()
-    seen = np.unique(labels[np.unique(np.asarray(views.face_id)[np.asarray(views.face_id) >= 0])])
-    _legend(fig, seen, names, palette)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return plot_segmentation_rows(views, [("", face_labels)], names, path, title=title)
 
 
 def plot_segmentation_rows(
@@ -550,7 +537,7 @@ def plot_segmentation_rows(
             ax.set_yticks([])
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            if i == 0:
+            if i == 0 and label:
                 ax.set_ylabel(label, fontsize=9)
     face = np.asarray(views.face_id)
     shown = np.unique(face[face >= 0])

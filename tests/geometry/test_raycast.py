@@ -66,6 +66,25 @@ def test_cast_matches_reference(rays):
     np.testing.assert_allclose(hits.normal[face >= 0], mesh.face_normals[face[face >= 0]], atol=1e-5)
 
 
+def test_cast_unit_rays_matches_reference(rays):
+    mesh = sphere(0.7, subdivisions=1)
+    origins, dirs = rays
+    unit = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    buf = np.concatenate([origins, unit], axis=1).astype(np.float32)
+    t, normal = RayCaster(mesh).cast_unit_rays(buf)
+    t_ref, face, _ = reference_hits(mesh, origins, dirs)
+    assert t.dtype == np.float32 and t.shape == (300,) and normal.shape == (300, 3)
+    np.testing.assert_allclose(t[face >= 0], t_ref[face >= 0], rtol=1e-5)
+    assert np.isinf(t[face < 0]).all()
+    np.testing.assert_allclose(normal[face >= 0], mesh.face_normals[face[face >= 0]], atol=1e-5)
+    from geolearn.errors import OptionError
+
+    with pytest.raises(OptionError, match="C-contiguous float32"):
+        RayCaster(mesh).cast_unit_rays(buf.astype(np.float64))
+    with pytest.raises(OptionError, match="C-contiguous float32"):
+        RayCaster(mesh).cast_unit_rays(np.asfortranarray(buf))
+
+
 def test_count_matches_reference(rays):
     mesh = sphere(0.7, subdivisions=1)
     origins, dirs = rays
