@@ -34,6 +34,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -205,7 +206,8 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
             figs = " ".join(f"[{Path(f).name}]({os.path.relpath(f, results_dir)})" for f in e["figures"])
             lines += [
                 f"- **{name}**: `{e['command']}` — seed {e['seed']}, commit `{e['commit']}`, "
-                f"{e['date']}, wall time {e['wall_seconds']:.0f} s, load average {e['load_average']}. {figs}",
+                f"{e['date']}, wall time {e['wall_seconds']:.0f} s, CPU time {e.get('cpu_seconds', float('nan')):.0f} s "
+                f"(torch threads: {e.get('torch_threads', 'default')}), load average {e['load_average']}. {figs}",
             ]
         lines.append("")
     failed = {n: e for n, e in entries.items() if e.get("error")}
@@ -272,8 +274,13 @@ def main(argv: list[str] | None = None) -> int:
         cmd = _command(config, results_dir / name, data_dir, smoke, args.device)
         print(f"[{i}/{len(configs)}] {name}: {_display(cmd)}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter() - t0
+        # CPU time of the run and its preprocessing workers: comparable across machine loads and
+        # thread counts, unlike wall time on a shared 2-core machine
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         values = yaml.safe_load(config.read_text())
         entry: dict[str, Any] = {
             "command": _display(cmd),
@@ -281,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             "commit": commit,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "wall_seconds": round(wall, 1),
+            "cpu_seconds": round(cpu, 1),
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
             "figures": [],
