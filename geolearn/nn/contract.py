@@ -47,6 +47,11 @@ class Encoder(nn.Module):
     def forward(self, batch: Batch) -> Features:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        """A regularisation term of the last training forward pass, added to the task loss by the
+        trainer (e.g. PointNet's feature-transform orthogonality); ``None`` (the default): nothing."""
+        return None
+
 
 def require_keys(batch: Batch, keys: Sequence[str], who: str) -> None:
     """Raise :class:`OptionError` naming ``who`` and the keys that ``batch`` lacks."""

@@ -43,6 +43,10 @@ class ShapeModel(nn.Module):
         if fit is not None:
             fit(batches)
 
+    def auxiliary_loss(self) -> torch.Tensor | None:
+        """The encoder's regularisation term of the last forward pass (see :meth:`Encoder.auxiliary_loss`)."""
+        return self.encoder.auxiliary_loss()
+
     def forward(self, batch: Batch) -> torch.Tensor:
         feats = self.encoder(batch)
         if self.task == "classify":

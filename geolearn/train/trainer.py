@@ -341,6 +341,9 @@ class Trainer:
             target = self.task.target(batch)
             logits = self._forward(self.model, batch)
             loss, loss_stats = self._loss(logits, target)
+            aux = _auxiliary_loss(self.module)  # e.g. PointNet's feature-transform regulariser
+            if aux is not None:
+                loss = loss + aux  # optimised; the logged loss stays the task's
             if not torch.isfinite(loss):
                 raise GeolearnError(
                     f"training diverged: loss is {loss.item()} at epoch {self.epoch}, batch {i} "
@@ -563,6 +566,12 @@ def _default_collate() -> Callable[[list[Any]], dict[str, Any]]:
     from geolearn.datasets.collate import collate_shapes
 
     return collate_shapes
+
+
+def _auxiliary_loss(module: torch.nn.Module) -> torch.Tensor | None:
+    """``module.auxiliary_loss()`` when the model has one (:class:`geolearn.nn.ShapeModel` does)."""
+    fn = getattr(module, "auxiliary_loss", None)
+    return fn() if callable(fn) else None
 
 
 def _tune_cpu_allocator() -> None:

@@ -267,3 +267,26 @@ def test_voxunet_coordinate_stem_equals_conv_over_concatenated_channels():
     expected = joint(torch.cat([v, xyz], dim=1))
     got = conv(v) + enc.coord_conv(voxel_coordinates(16, v).unsqueeze(0))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_pointnet_feature_transform_and_its_regulariser():
+    batch = synthetic_batch(3)
+    torch.manual_seed(0)
+    enc = create_encoder("pointnet", local=True, feature_transform=True, feature_transform_weight=0.5)
+    captured = {}
+    enc.feature_tnet.register_forward_hook(lambda m, i, o: captured.update(a=o))
+    enc.train()
+    out = enc(batch)
+    assert out.global_features.shape == (3, 1024) and out.local_features.shape[:2] == (3, 64)
+    a = captured["a"]  # (B, 64, 64)
+    expected = 0.5 * torch.stack([((torch.eye(64) - m @ m.T) ** 2).sum() for m in a]).mean()
+    torch.testing.assert_close(enc.auxiliary_loss(), expected)
+    enc.auxiliary_loss().backward()
+    assert enc.feature_tnet.head.parameters().__next__().grad is not None  # the term reaches the T-Net
+    enc.eval()
+    with torch.no_grad():
+        enc(batch)
+    assert enc.auxiliary_loss() is None  # only while training
+    assert create_encoder("pointnet").auxiliary_loss() is None  # off by default
+    with pytest.raises(OptionError, match="feature_transform_weight"):
+        create_encoder("pointnet", feature_transform=True, feature_transform_weight=-1.0)

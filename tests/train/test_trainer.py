@@ -383,3 +383,27 @@ def test_cpu_allocator_is_tuned_on_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr(geolearn.nn.perf, "tune_cpu_allocator", lambda: calls.append(1))
     make_trainer(tmp_path, epochs=1, limit_train_batches=1).fit(ToyClassification(16))
     assert calls == [1]
+
+
+def test_auxiliary_loss_is_optimised(tmp_path):
+    """A model's ``auxiliary_loss()`` joins the training loss: here a term that pulls a parameter the
+    task loss never touches towards 3 — it moves only because of the auxiliary term."""
+
+    class WithAux(ToyClassifier):
+        def __init__(self) -> None:
+            super().__init__()
+            self.free = torch.nn.Parameter(torch.zeros(()))
+            self._aux = None
+
+        def forward(self, batch):
+            self._aux = (self.free - 3.0) ** 2 if self.training else None
+            return super().forward(batch)
+
+        def auxiliary_loss(self):
+            return self._aux
+
+    model = WithAux()
+    make_trainer(
+        tmp_path, model=model, epochs=3, optimizer="sgd", momentum=0.0, lr=0.1, weight_decay=0.0
+    ).fit(ToyClassification(32))
+    assert 2.5 < float(model.free) < 3.5
