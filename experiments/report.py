@@ -73,7 +73,8 @@ def classification(entries: dict[str, Any], results: Path, figures: Path, device
     runs = {n: e for n, e in entries.items() if e.get("report", {}).get("task") == "classify"}
     if not runs:
         return []
-    lines = ["## Classification: ModelNet10, official test split (899 meshes)", ""]
+    tests = sorted({e["report"]["shapes"]["test"] for e in runs.values()})
+    lines = [f"## Classification: ModelNet10, official test split ({'/'.join(map(str, tests))} meshes)", ""]
     rows = []
     for name, e in sorted(runs.items(), key=lambda kv: -kv[1]["report"]["test"]["accuracy"]):
         r = e["report"]
@@ -157,7 +158,6 @@ def classification(entries: dict[str, Any], results: Path, figures: Path, device
                 ),
             )
         )
-        panels.append(("D2 histogram (hand-crafted)", baseline.test_descriptors))
         test_labels = baseline.test_labels
     class_names = None
     order = sorted(runs, key=lambda n: (_kind(runs[n]["report"]["encoder"]) == "learned", n))
@@ -265,7 +265,8 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         )
     ]
     names = tuple(first.run.names)
-    for cat in [c for c in SHOW_CATEGORIES if c in cats]:
+    show = [c for c in SHOW_CATEGORIES if c in cats] or list(cats[:2])  # other data: its first categories
+    for cat in show:
         row = int(np.flatnonzero(first.categories == cats.index(cat))[0])  # its first test mesh
         source = first.data.sources[int(first.indices[row])]
         mesh = first.data.load_mesh(int(first.indices[row]))
