@@ -197,6 +197,22 @@ class ShapeDataset(torch.utils.data.Dataset):
         return len(self.class_names)
 
     @property
+    def part_mask(self) -> np.ndarray | None:
+        """``(len(class_names), num_classes)`` bool: which part labels each category can carry, for a
+        segmentation dataset over several categories whose labels are namespaced ``"<Category>/<part>"``
+        (the labeled PSB, the embedded shapes); ``None`` otherwise. Every sample of such a dataset
+        carries its row as ``part_mask (K,)`` — what ``restrict_to_category`` training uses."""
+        if self.task != "segment" or len(self.class_names) < 2 or not self.label_names:
+            return None
+        if getattr(self, "_part_mask_names", None) != (self.class_names, self.label_names):
+            mask = np.zeros((len(self.class_names), len(self.label_names)), dtype=bool)
+            for c, cat in enumerate(self.class_names):
+                mask[c] = [name.startswith(f"{cat}/") for name in self.label_names]
+            self._part_mask_cache = mask if mask.any(axis=1).all() else None
+            self._part_mask_names = (self.class_names, self.label_names)
+        return self._part_mask_cache
+
+    @property
     def sources(self) -> list[str]:
         """The ``source`` of every shape, in dataset order."""
         return [it.source for it in self._items]
@@ -253,6 +269,9 @@ class ShapeDataset(torch.utils.data.Dataset):
             sample[key] = torch.from_numpy(a)
         if "face_labels" in sample and "point_face" in sample:
             sample["point_labels"] = sample["face_labels"][sample["point_face"]]  # (N,)
+        mask = self.part_mask
+        if mask is not None:
+            sample["part_mask"] = torch.from_numpy(mask[item.class_index])  # (K,) bool
         if self.transform is not None:
             sample = self.transform(sample, self._generator(index))
         return sample

@@ -101,6 +101,11 @@ class TrainConfig:
     overfit_batches: int = 0
     # >0: one epoch of N training and N validation batches, to smoke-test the whole pipeline.
     fast_dev_run: int = 0
+    # segmentation over several categories: score only the parts of each shape's own category
+    # (batch["part_mask"], which multi-category datasets provide) in the loss, in evaluation and in
+    # prediction — "the category is given", as for per-category models. Shapes without a part_mask
+    # (e.g. meshes given to `geolearn predict`) are predicted over every part.
+    restrict_to_category: bool = False
 
     def __post_init__(self) -> None:
         _check_types(self)

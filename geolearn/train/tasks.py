@@ -48,6 +48,11 @@ class Task(abc.ABC):
     target_key: ClassVar[str]
     train_metric: ClassVar[str]  # accuracy of what the loss sees, reported during training
 
+    def restrict(self, logits: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """``logits`` limited to the labels a shape can carry (segmentation with ``part_mask``);
+        unchanged for classification and for batches without a mask."""
+        return logits
+
     def target(self, batch: dict[str, Any]) -> torch.Tensor:
         """The loss target: ``(B,)`` (classify) or ``(B, N)`` (segment) int64 class indices."""
         if self.target_key not in batch:
@@ -104,10 +109,26 @@ class Classification(Task):
         return Rows(logits, torch.ones(logits.shape[0], dtype=torch.int64))
 
 
+# the logit given to labels outside a shape's category: exp(-1e4 - max) underflows to exactly 0 in
+# float32 softmax, while staying finite keeps cross-entropy (also with label smoothing) finite
+MASKED_LOGIT = -1.0e4
+
+
 class Segmentation(Task):
     name = "segment"
     target_key = "point_labels"
     train_metric = "point_accuracy"
+
+    def restrict(self, logits: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        mask = batch.get("part_mask")
+        if mask is None:
+            return logits
+        if mask.shape != (logits.shape[0], logits.shape[1]):
+            raise OptionError(
+                f"part_mask {tuple(mask.shape)} does not match the model's {logits.shape[1]} labels "
+                f"for {logits.shape[0]} shapes"
+            )
+        return logits.masked_fill(~mask.to(torch.bool).unsqueeze(2), MASKED_LOGIT)
 
     def face_logits(self, logits: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
         """Per-point logits ``(B, K, N)`` pooled to the packed faces: ``(ΣF, K)``."""

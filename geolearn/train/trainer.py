@@ -377,7 +377,10 @@ class Trainer:
     def _forward(self, model: torch.nn.Module, batch: dict[str, Any]) -> torch.Tensor:
         with torch.autocast(self.device.type, enabled=self.amp):
             logits = model(batch)
-        return logits.float()
+        logits = logits.float()
+        if self.config.restrict_to_category:
+            logits = self.task.restrict(logits, batch)
+        return logits
 
     def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> _Loss:
         """Cross-entropy (class weights, label smoothing): the batch mean and its summable parts.

@@ -68,6 +68,17 @@ def test_segmentation_labels_single_and_multi_class() -> None:
     names = {many.label_names[i] for i in np.unique(table.face_labels)}
     assert names
     assert all(n.startswith("table/") for n in names)
+    # the parts each category can carry: every sample's true labels lie inside its row
+    assert "part_mask" not in s and one.part_mask is None
+    mask = many.part_mask
+    nm = len(part_names("mug"))
+    assert mask.shape == (2, len(many.label_names))
+    assert mask[0, :nm].all() and not mask[0, nm:].any() and mask[1, nm:].all() and not mask[1, :nm].any()
+    for i in range(len(many)):
+        sample = many[i]
+        assert sample["part_mask"].dtype == torch.bool
+        assert sample["part_mask"][sample["face_labels"]].all()
+    assert EmbeddedShapes("test", classes=["table", "mug"], num_per_class=1, cache=False).part_mask is None
 
 
 @pytest.mark.parametrize(

@@ -407,3 +407,44 @@ def test_auxiliary_loss_is_optimised(tmp_path):
         tmp_path, model=model, epochs=3, optimizer="sgd", momentum=0.0, lr=0.1, weight_decay=0.0
     ).fit(ToyClassification(32))
     assert 2.5 < float(model.free) < 3.5
+
+
+def test_restrict_to_category_scores_only_the_shapes_own_parts(tmp_path):
+    """With ``restrict_to_category`` the model chooses among the parts ``part_mask`` allows, in the
+    loss, evaluation and prediction; label 2 (never allowed, never true) is then never predicted."""
+
+    class Masked(ToySegmentation):
+        def __getitem__(self, i):
+            return dict(super().__getitem__(i), part_mask=torch.tensor([True, True, False]))
+
+    class Biased(ToySegmenter):
+        def forward(self, batch):  # a model that prefers the disallowed label 2 by far
+            out = super().forward(batch)
+            return out + torch.tensor([0.0, 0.0, 50.0]).view(1, 3, 1)
+
+    data = Masked(8)
+    free = make_trainer(tmp_path, "free", model=Biased(3), task="segment", epochs=1)
+    free.fit(data)
+    assert (free.predict(data).labels == 2).all()
+    restricted = make_trainer(
+        tmp_path, "restricted", model=Biased(3), task="segment", epochs=1, restrict_to_category=True
+    )
+    restricted.fit(data)
+    assert not (restricted.predict(data).labels == 2).any()
+    metrics = restricted.evaluate(data)
+    assert math.isfinite(metrics["loss"]) and metrics["loss"] < 5.0
+
+
+def test_segmentation_restrict_checks_the_mask():
+    from geolearn.train.tasks import MASKED_LOGIT, get_task
+
+    task = get_task("segment")
+    logits = torch.zeros(2, 3, 4)
+    mask = torch.tensor([[True, False, True], [False, True, True]])
+    out = task.restrict(logits, {"part_mask": mask})
+    assert (out[0, 1] == MASKED_LOGIT).all() and (out[1, 0] == MASKED_LOGIT).all()
+    assert (out[0, 0] == 0).all() and (out[1, 2] == 0).all()
+    assert task.restrict(logits, {}) is logits
+    with pytest.raises(OptionError, match="part_mask"):
+        task.restrict(logits, {"part_mask": mask[:, :2]})
+    assert get_task("classify").restrict(logits, {"part_mask": mask}) is logits
