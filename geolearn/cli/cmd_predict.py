@@ -51,6 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--image-size", type=int, default=160, help="segmentation: view size in pixels (default 160)"
     )
+    p.add_argument(
+        "--category",
+        default=None,
+        help="segmentation over several categories: the meshes' category (only its parts are predicted; "
+        "required when the run was trained with restrict_to_category)",
+    )
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:N], mps")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -71,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         num_views=args.views,
         image_size=args.image_size,
         progress=sys.stderr.isatty(),
+        category=args.category,
     )
     if args.json:
         emit_json(to_json(result.to_dict()))

@@ -73,12 +73,20 @@ class MeshList(ShapeDataset):
 
     kind = "meshes"
 
-    def __init__(self, meshes: Sequence[Mesh], representations: Sequence[Any]) -> None:
+    def __init__(
+        self, meshes: Sequence[Mesh], representations: Sequence[Any], part_mask: np.ndarray | None = None
+    ) -> None:
         super().__init__(split="all", task="classify", representations=representations, cache=False)
+        self._given_mask = None if part_mask is None else np.asarray(part_mask, dtype=bool).reshape(1, -1)
         self._meshes = list(meshes)
         self._memo: dict[int, dict[str, np.ndarray]] = {}
         self.class_names = ("unknown",)
         self._set_items([ShapeItem(m.source, 0, (i,)) for i, m in enumerate(self._meshes)])
+
+    @property
+    def part_mask(self) -> np.ndarray | None:
+        """``(1, K)``: the parts every mesh may carry (its category's, given by the caller), or None."""
+        return self._given_mask
 
     def _read_raw(self, item: ShapeItem) -> Mesh:
         return self._meshes[item.ref[0]]
@@ -205,6 +213,7 @@ def predict_meshes(
     num_views: int = 4,
     image_size: int = 160,
     progress: bool = False,
+    category: str | None = None,
 ) -> PredictResult:
     """Predict with the run in ``run_dir`` on the mesh files ``meshes``.
 
@@ -218,6 +227,9 @@ def predict_meshes(
         top: classes listed per mesh (classify).
         num_views, image_size: the rendered views of each segmentation PNG (ring 30° above the horizon).
         progress: progress bar on stderr.
+        category: segmentation over several categories (labels ``"<Category>/<part>"``): the
+            meshes' category; only its parts are predicted. Required for a run trained with
+            ``restrict_to_category`` (it never learned to rule out other categories' parts).
 
     Raises:
         OptionError: bad run directory or option; MeshError (naming the file): a mesh cannot be read.
@@ -236,14 +248,16 @@ def predict_meshes(
             raise OptionError(f"{name} must be an integer >= {lo}, got {value!r}")
     run = read_run(run_dir, checkpoint)
     config = run.config
+    mask = _category_mask(run.names, config.task, config.train.restrict_to_category, category)
     loaded = [load_mesh(p) for p in meshes]  # a missing or broken file fails here, named
     representations = experiment_representations(config)
     if config.task == "segment":
         representations.append(FaceGeometry())
-    data = MeshList(loaded, representations)
+    data = MeshList(loaded, representations, part_mask=mask)
     model = load_model(run, collate_shapes([data[0]]), device)
+    train_config = dataclasses.replace(config.train, restrict_to_category=mask is not None)
     trainer = Trainer(
-        model, config.train, task=config.task, run_dir=run.path, device=device, progress=progress
+        model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
     preds = trainer.predict(data)
     result = PredictResult(run.path, run.checkpoint, config.task, config.encoder, list(run.names))
@@ -280,6 +294,27 @@ def predict_meshes(
         )
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _category_mask(
+    names: Sequence[str], task: str, restricted: bool, category: str | None
+) -> np.ndarray | None:
+    """``(K,)`` bool: the labels of ``category`` among ``names`` (namespaced ``"<Category>/<part>"``)."""
+    cats = sorted({n.split("/", 1)[0] for n in names if "/" in n})
+    if category is None:
+        if task == "segment" and restricted and cats:
+            raise OptionError(
+                "this model was trained with each shape's category given (restrict_to_category); "
+                f"pass --category, one of: {', '.join(cats)}"
+            )
+        return None
+    if task != "segment":
+        raise OptionError("--category applies to segmentation runs only")
+    mask = np.array([n.startswith(f"{category}/") for n in names], dtype=bool)
+    if not mask.any():
+        have = f"one of: {', '.join(cats)}" if cats else "this run's labels are not namespaced by category"
+        raise OptionError(f"--category {category!r}: no part of that category; {have}")
+    return mask
 
 
 def _write_segments(

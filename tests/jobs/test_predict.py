@@ -119,6 +119,34 @@ def test_segment_prediction_defaults_to_the_run_directory(quick_demo: DemoRun, c
     assert "faces —" in out
 
 
+def test_segment_prediction_with_the_category_given(quick_demo: DemoRun, capsys, tmp_path):
+    import shutil
+
+    import yaml
+
+    run_dir = quick_demo.run_dir("segment", "pointnet")
+    run, test = _test_split(run_dir)
+    cat = test.class_names[int(test.labels[0])]
+    mesh = test.load_mesh(0)
+    path = write_off(tmp_path / "x.off", mesh.vertices, mesh.faces)
+    code, out, err = run_cli(
+        capsys, "predict", run_dir, path, "--category", cat, "--json", "-o", tmp_path / "o"
+    )
+    assert code == 0, err
+    labels = np.asarray(json.loads(out)["predictions"][0]["face_labels"])
+    assert all(run.names[i].startswith(f"{cat}/") for i in np.unique(labels))  # only that category's parts
+    code, _, err = run_cli(capsys, "predict", run_dir, path, "--category", "Spaceship")
+    assert_one_line_error(code, err, "predict", "--category 'Spaceship'", cat)
+    # a run trained with the category given refuses to guess it
+    copy = tmp_path / "restricted"
+    shutil.copytree(run_dir, copy)
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    config["restrict_to_category"] = True
+    (copy / "config.yaml").write_text(yaml.safe_dump(config))
+    code, _, err = run_cli(capsys, "predict", copy, path)
+    assert_one_line_error(code, err, "predict", "pass --category")
+
+
 def test_missing_mesh_and_run_are_one_line_errors(quick_demo: DemoRun, capsys, tmp_path):
     run_dir = quick_demo.run_dir("classify", "pointnet")
     missing = tmp_path / "nonesuch.off"
