@@ -223,7 +223,15 @@ def run_demo(
         base = ExperimentConfig(
             task=task,
             dataset_kwargs=data,
-            train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=plan.lr, seed=0),
+            # segmentation: every embedded shape's class is known, so each is scored over its own
+            # class's parts, as in the LabeledDB experiments (restrict_to_category)
+            train=TrainConfig(
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=plan.lr,
+                seed=0,
+                restrict_to_category=task == "segment",
+            ),
         )
         if not quiet:
             logger.info("== %s: %s", task, ", ".join(methods))

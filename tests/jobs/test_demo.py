@@ -32,6 +32,14 @@ def test_quick_demo_reports_every_method(quick_demo: DemoRun):
                 assert r["epochs"] == plan.epochs
                 run = Path(r["run_dir"])
                 assert (run / "best.pt").is_file() and (run / "test_metrics.json").is_file()
+    # segmentation is scored with each shape's class given, as in the LabeledDB experiments
+    from geolearn.jobs.runs import read_run
+
+    for r in segment["results"]:
+        assert read_run(r["run_dir"]).config.train.restrict_to_category
+    for r in classify["results"]:
+        if r["run_dir"] is not None:
+            assert not read_run(r["run_dir"]).config.train.restrict_to_category
     # the demo's shapes are its budget, nothing more
     assert report["budget"]["classify_shapes"] == per_class
     assert report["provenance"]["commit"]
