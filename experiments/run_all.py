@@ -206,8 +206,11 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
             figs = " ".join(f"[{Path(f).name}]({os.path.relpath(f, results_dir)})" for f in e["figures"])
             lines += [
                 f"- **{name}**: `{e['command']}` — seed {e['seed']}, commit `{e['commit']}`, "
-                f"{e['date']}, wall time {e['wall_seconds']:.0f} s, CPU time {e.get('cpu_seconds', float('nan')):.0f} s "
-                f"(torch threads: {e.get('torch_threads', 'default')}), load average {e['load_average']}. {figs}",
+                f"{e['date']}, wall time {e['wall_seconds']:.0f} s, "
+                + (f"CPU time {e['cpu_seconds']:.0f} s " if "cpu_seconds" in e else "CPU time not recorded ")
+                + f"(torch threads: {e.get('torch_threads', 'default')}), load average {e['load_average']}. "
+                + (f"*{e['note']}.* " if e.get("note") else "")
+                + figs,
             ]
         lines.append("")
     failed = {n: e for n, e in entries.items() if e.get("error")}
