@@ -40,14 +40,23 @@ def command_line(argv: Sequence[str] | None = None) -> str:
 
 def git_commit(repo: str | Path | None = None) -> str:
     """``<sha>`` of the checkout geolearn runs from, ``<sha>+dirty`` when files under ``geolearn/`` or
-    ``experiments/`` differ from it (untracked files included), ``"unknown"`` outside a git checkout."""
+    ``experiments/`` differ from it (untracked files included, except the experiments' own outputs
+    under ``experiments/results*``), ``"unknown"`` outside a git checkout."""
     where = Path(repo) if repo is not None else _REPO
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--", "geolearn", "experiments"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--",
+                "geolearn",
+                "experiments",
+                ":(exclude)experiments/results*",
+            ],
             cwd=where,
             capture_output=True,
             text=True,
