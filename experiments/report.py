@@ -174,12 +174,10 @@ def classification(entries: dict[str, Any], results: Path, figures: Path, device
         if test_labels is not None and not np.array_equal(f.labels, test_labels):
             raise SystemExit(f"report.py: {name}: test labels differ from the baseline's")
         test_labels = f.labels
-        what = (
-            "hand-crafted + head MLP input"
-            if _kind(runs[name]["report"]["encoder"]) != "learned"
-            else "learned"
-        )
-        panels.append((f"{name} encoder features ({what})", f.features))
+        if _kind(runs[name]["report"]["encoder"]) == "learned":
+            panels.append((f"{name}: learned global features", f.features))
+        else:  # a descriptor encoder's features are the standardised descriptor itself
+            panels.append((f"{name}: the hand-crafted descriptor", f.features))
     figs.append(
         (
             "embeddings",
