@@ -285,7 +285,7 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
             rows.append((f"{name} ({100 * acc:.0f} %)", p.predicted_in_category[row]))
         figs.append(
             (
-                f"{cat}: {source}",
+                f"{cat}: {source.split('.zip/')[-1]}",
                 plot_segmentation_rows(
                     views,
                     rows,
