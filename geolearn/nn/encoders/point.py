@@ -78,8 +78,8 @@ class PointNetEncoder(Encoder):
     ``feature_transform=True`` adds the paper's feature T-Net (a 64 × 64 matrix per cloud) and, while
     training, its regulariser ``feature_transform_weight · mean_b ||I − A_b A_bᵀ||²_F`` (the paper:
     weight 0.001), which the trainer adds to the loss through :meth:`auxiliary_loss`. Off by
-    default: it adds ~0.7 M parameters and a second T-Net's compute for a gain the paper puts at
-    a few tenths of a percent.
+    default: it adds ~1.9 M parameters and a second T-Net's compute for a gain of about a point of
+    accuracy in the paper's ablation (not measured here).
 
     Shapes: ``points (B, N, 3)`` → global ``(B, 1024)``, local ``(B, 64, N)``.
     """
