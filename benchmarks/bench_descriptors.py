@@ -58,19 +58,10 @@ from geolearn._open3d import open3d  # noqa: E402
 from geolearn.descriptors.distributions import shape_distribution, shape_distributions  # noqa: E402
 from geolearn.descriptors.sdf import cone_sampling, face_frames, shape_diameter_function  # noqa: E402
 from geolearn.geometry.raycast import RayCaster  # noqa: E402
+from geolearn.jobs.report import cpu_name  # noqa: E402
 from geolearn.mesh import Mesh  # noqa: E402
 
 SECTIONS = ("sdf", "agreement", "d2", "seeds", "extract", "ranges", "orient")
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _load_average() -> float:
@@ -544,7 +535,7 @@ def main() -> None:
         "keeps the others, `--quick` uses subsets). Each section says the command, date and machine load it "
         "was measured with.",
         "",
-        f"- machine: {_cpu_name()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
+        f"- machine: {cpu_name()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
         f"- versions: geolearn {geolearn.__version__}, Python {platform.python_version()}, numpy {np.__version__}, "
         f"torch {torch.__version__}, open3d {o3d.__version__}, libigl {igl_version}",
         f"- last written: {start:%Y-%m-%d %H:%M} UTC",

@@ -39,16 +39,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "ModelNet10.zip"
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _timed(fn, items):
     """(total seconds, results or exceptions) of fn over items."""
     out = []
@@ -91,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     import geolearn
     from geolearn.datasets import ModelNet, Points, Views, Voxels, preprocess
     from geolearn.datasets.preprocess import default_workers
+    from geolearn.jobs.report import cpu_name
     from geolearn.mesh import normalize
 
     if not args.zip.is_file():
@@ -171,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- command: `{cmd}`",
         f"- date: {date}",
-        f"- machine: {_cpu_name()}, {os.cpu_count()} CPUs ({workers} used by the pipeline), {platform.system()} "
+        f"- machine: {cpu_name()}, {os.cpu_count()} CPUs ({workers} used by the pipeline), {platform.system()} "
         f"{platform.release()}; load average {load0[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
         "(other processes sharing the CPUs slow every number down)",
         f"- versions: geolearn {geolearn.__version__}, Python {platform.python_version()}, numpy {np.__version__}, "

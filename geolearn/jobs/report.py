@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "command_line",
+    "cpu_name",
     "cpu_seconds",
     "fmt_number",
     "git_commit",
@@ -92,6 +93,19 @@ def provenance(
         "load_average": load,
         "versions": library_versions(),
     }
+
+
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux), else what :mod:`platform` knows."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass  # no /proc (macOS, Windows): fall back below
+    return platform.processor() or platform.machine()
 
 
 def cpu_seconds() -> float:
