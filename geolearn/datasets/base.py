@@ -49,6 +49,7 @@ __all__ = [
     "ShapeDataset",
     "ShapeItem",
     "Transform",
+    "category_part_mask",
     "interleaved_first",
 ]
 
@@ -100,6 +101,29 @@ def interleaved_first(labels: Sequence[int], n: int) -> np.ndarray:
     rank[order] = np.arange(len(labels)) - starts  # position of each item within its class
     pick = np.lexsort((labels, rank))[:n]  # by rank, then class
     return np.sort(pick).astype(np.int64)
+
+
+def category_part_mask(label_names: Sequence[str], categories: Sequence[str]) -> np.ndarray:
+    """``(len(categories), len(label_names))`` bool: which labels belong to which category.
+
+    Labels of a segmentation dataset over several categories are namespaced ``"<Category>/<part>"``
+    (the labeled PSB, the embedded shapes); with a single category every label is its own.
+
+    Raises:
+        OptionError: a category has no label namespaced with its name.
+    """
+    mask = np.zeros((len(categories), len(label_names)), dtype=bool)
+    if len(categories) == 1:
+        mask[0] = True
+        return mask
+    for c, cat in enumerate(categories):
+        mask[c] = [str(name).startswith(f"{cat}/") for name in label_names]
+    empty = [categories[c] for c in np.flatnonzero(~mask.any(axis=1))]
+    if empty:
+        raise OptionError(
+            f"no label is namespaced for categories {empty}; labels look like {list(label_names[:3])}"
+        )
+    return mask
 
 
 class ShapeDataset(torch.utils.data.Dataset):
@@ -205,10 +229,12 @@ class ShapeDataset(torch.utils.data.Dataset):
         if self.task != "segment" or len(self.class_names) < 2 or not self.label_names:
             return None
         if getattr(self, "_part_mask_names", None) != (self.class_names, self.label_names):
-            mask = np.zeros((len(self.class_names), len(self.label_names)), dtype=bool)
-            for c, cat in enumerate(self.class_names):
-                mask[c] = [name.startswith(f"{cat}/") for name in self.label_names]
-            self._part_mask_cache = mask if mask.any(axis=1).all() else None
+            try:
+                self._part_mask_cache: np.ndarray | None = category_part_mask(
+                    self.label_names, self.class_names
+                )
+            except OptionError:  # labels not namespaced by category: nothing to restrict to
+                self._part_mask_cache = None
             self._part_mask_names = (self.class_names, self.label_names)
         return self._part_mask_cache
 

@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from geolearn.datasets.base import ShapeDataset
+from geolearn.datasets.base import ShapeDataset, category_part_mask
 from geolearn.errors import OptionError
 from geolearn.jobs.runs import RunInfo
 
 __all__ = [
     "FacePredictions",
     "SplitFeatures",
-    "category_label_mask",
     "category_scores",
     "face_predictions",
     "open_split",
@@ -83,26 +82,6 @@ def split_features(
     return SplitFeatures(torch.cat(feats).numpy(), np.asarray(data.labels), sources, tuple(data.class_names))
 
 
-def category_label_mask(label_names: tuple[str, ...], categories: tuple[str, ...]) -> np.ndarray:
-    """``(num categories, K)`` bool: which labels belong to which category.
-
-    Labels of a multi-category segmentation dataset are namespaced ``"<Category>/<part>"``; with a
-    single category every label is that category's.
-    """
-    mask = np.zeros((len(categories), len(label_names)), dtype=bool)
-    if len(categories) == 1:
-        mask[0] = True
-        return mask
-    for c, cat in enumerate(categories):
-        mask[c] = [name.startswith(f"{cat}/") for name in label_names]
-    empty = [categories[c] for c in np.flatnonzero(~mask.any(axis=1))]
-    if empty:
-        raise OptionError(
-            f"no label is namespaced for categories {empty}; labels look like {label_names[:3]}"
-        )
-    return mask
-
-
 @dataclass
 class FacePredictions:
     """Per-face predictions of a segmentation run on every shape of a split.
@@ -143,7 +122,7 @@ def face_predictions(
         model, run.config.train, task="segment", run_dir=run.path, device=device, progress=False
     )
     preds = trainer.predict(data)
-    mask = torch.from_numpy(category_label_mask(tuple(run.names), tuple(data.class_names)))
+    mask = torch.from_numpy(category_part_mask(tuple(run.names), tuple(data.class_names)))
     ptr = preds.ptr.tolist()
     predicted, restricted, truth, areas = [], [], [], []
     categories = np.asarray(data.labels)

@@ -8,17 +8,18 @@ import json
 import numpy as np
 import pytest
 
+from geolearn.datasets.base import category_part_mask
 from geolearn.errors import OptionError
 from geolearn.jobs import analysis
 
 
-def test_category_label_mask():
+def test_category_part_mask():
     names = ("Cup/body", "Cup/handle", "Vase/body", "Vase/neck", "Vase/base")
-    mask = analysis.category_label_mask(names, ("Cup", "Vase"))
+    mask = category_part_mask(names, ("Cup", "Vase"))
     np.testing.assert_array_equal(mask, [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1]])
-    assert analysis.category_label_mask(("body", "handle"), ("Cup",)).all()
+    assert category_part_mask(("body", "handle"), ("Cup",)).all()
     with pytest.raises(OptionError, match="Glass"):
-        analysis.category_label_mask(names, ("Cup", "Glass"))
+        category_part_mask(names, ("Cup", "Glass"))
 
 
 def test_category_scores_by_hand():
@@ -56,7 +57,7 @@ def test_face_predictions_agree_with_the_trainer(quick_demo):
     run_dir = quick_demo.run_dir("segment", "face_features")
     preds = analysis.face_predictions(run_dir)
     names = preds.run.names
-    mask = analysis.category_label_mask(tuple(names), tuple(preds.data.class_names))
+    mask = category_part_mask(tuple(names), tuple(preds.data.class_names))
     for p, r, t, a, c in zip(
         preds.predicted, preds.predicted_in_category, preds.truth, preds.areas, preds.categories, strict=True
     ):
