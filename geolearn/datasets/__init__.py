@@ -35,7 +35,14 @@ from geolearn.datasets.psb import LabeledPSB
 from geolearn.datasets.registry import DATASETS, create_dataset, register_dataset
 from geolearn.datasets.representations import FaceLabels, Points, Representation, Views, Voxels
 from geolearn.datasets.splits import carve_validation, split_by_fractions
-from geolearn.datasets.transforms import Compose, RandomJitter, RandomRotation, create_transform
+from geolearn.datasets.transforms import (
+    Compose,
+    RandomJitter,
+    RandomRotation,
+    RandomSymmetry,
+    build_augmentation,
+    create_transform,
+)
 
 __all__ = [
     "DATASETS",
@@ -53,12 +60,14 @@ __all__ = [
     "PreprocessReport",
     "RandomJitter",
     "RandomRotation",
+    "RandomSymmetry",
     "Representation",
     "ShapeCache",
     "ShapeDataset",
     "ShapeItem",
     "Views",
     "Voxels",
+    "build_augmentation",
     "carve_validation",
     "check_meshes",
     "collate_shapes",

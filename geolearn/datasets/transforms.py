@@ -23,6 +23,8 @@ __all__ = [
     "Compose",
     "RandomJitter",
     "RandomRotation",
+    "RandomSymmetry",
+    "build_augmentation",
     "create_transform",
     "register_transform",
 ]
@@ -34,6 +36,8 @@ TRANSFORMS: dict[str, Any] = {}
 _VECTOR_KEYS = ("points", "normals", "face_centroids")
 # Keys a rotation of points cannot follow (they would no longer match the rotated points).
 _GRID_KEYS = ("voxels", "views", "view_face")
+# Images rendered from fixed cameras: no symmetry of the points can be applied to them.
+_IMAGE_KEYS = ("views", "view_face")
 
 
 def register_transform(name: str) -> Callable[[T], T]:
@@ -53,6 +57,39 @@ def create_transform(name: str, **kwargs: Any) -> Any:
     if name not in TRANSFORMS:
         raise OptionError(f"unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}")
     return TRANSFORMS[name](**kwargs)
+
+
+def build_augmentation(spec: Any) -> Compose | None:
+    """The transforms of an ``augment`` option: a mapping ``{name: {kwarg: value} or None}``
+    applied in the order written (``{"symmetry": None, "jitter": {"sigma": 0.01}}``); ``None`` or an
+    empty mapping gives ``None`` (no augmentation).
+
+    Raises:
+        OptionError: a mapping of another shape, an unknown name or an argument the transform does
+            not take, each naming the option.
+    """
+    if not spec:
+        return None
+    if not isinstance(spec, dict):
+        raise OptionError(
+            f"option augment: must be a mapping name -> arguments (e.g. {{symmetry: {{}}, jitter: {{sigma: 0.01}}}}), "
+            f"got {spec!r}"
+        )
+    out = []
+    for name, kwargs in spec.items():
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(kwargs, dict):
+            raise OptionError(f"option augment: the arguments of {name!r} must be a mapping, got {kwargs!r}")
+        if name not in TRANSFORMS:
+            raise OptionError(
+                f"option augment: unknown transform {name!r}; known: {', '.join(sorted(TRANSFORMS))}"
+            )
+        try:
+            out.append(TRANSFORMS[name](**kwargs))
+        except TypeError as exc:  # an argument the transform does not take
+            raise OptionError(f"option augment: {name}: {exc}") from exc
+    return Compose(out)
 
 
 class Compose:
@@ -143,4 +180,58 @@ class RandomJitter:
         noise = torch.randn(p.shape, generator=generator, dtype=p.dtype) * self.sigma
         out = dict(sample)
         out["points"] = p + noise.clamp_(-self.clip, self.clip)  # (N, 3), a new tensor
+        return out
+
+
+@register_transform("symmetry")
+class RandomSymmetry:
+    """Apply one random symmetry of the cube ``[-1, 1]^3``: a permutation of the axes and a sign per axis.
+
+    The symmetries of the cube map the voxel grid onto itself exactly (no resampling), so this is the
+    augmentation voxel encoders can have: ``voxels`` are permuted and flipped, and ``points``,
+    ``normals`` and ``face_centroids`` follow (``new[:, j] = sign[j] * old[:, perm[j]]``). It suits
+    data without a consistent orientation (the labeled PSB); ``permute=False, flip="xz"`` keeps a
+    ``y`` up axis (mirror images only).
+
+    Args:
+        permute: draw a random permutation of the axes (else keep them).
+        flip: the axes that may be mirrored, each with probability 1/2 (``""``: none).
+
+    Raises:
+        OptionError: bad arguments, or a sample with rendered ``views`` (images of fixed cameras).
+    """
+
+    def __init__(self, permute: bool = True, flip: str = "xyz") -> None:
+        if not isinstance(permute, bool):
+            raise OptionError(f"RandomSymmetry: permute must be true or false, got {permute!r}")
+        if not isinstance(flip, str) or set(flip) - set("xyz") or len(set(flip)) != len(flip):
+            raise OptionError(f"RandomSymmetry: flip must name distinct axes among 'xyz', got {flip!r}")
+        self.permute = permute
+        self.flip = flip
+
+    def __repr__(self) -> str:
+        return f"RandomSymmetry(permute={self.permute}, flip={self.flip!r})"
+
+    def draw(self, generator: torch.Generator) -> tuple[list[int], list[float]]:
+        """The permutation and the signs of one call (the same draws ``__call__`` makes)."""
+        perm = torch.randperm(3, generator=generator).tolist() if self.permute else [0, 1, 2]
+        coins = torch.rand(3, generator=generator).tolist()
+        signs = [-1.0 if ("xyz"[j] in self.flip and coins[j] < 0.5) else 1.0 for j in range(3)]
+        return perm, signs
+
+    def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
+        images = [k for k in _IMAGE_KEYS if k in sample]
+        if images:
+            raise OptionError(f"RandomSymmetry cannot transform {', '.join(images)} (rendered images)")
+        perm, signs = self.draw(generator)
+        out = dict(sample)
+        for k in _VECTOR_KEYS:
+            if k in out:
+                v = out[k]  # (M, 3)
+                out[k] = v[:, perm] * torch.tensor(signs, dtype=v.dtype)  # a new tensor
+        if "voxels" in out:
+            g = out["voxels"]  # (C, R, R, R); index [c, i, j, k] <-> x, y, z
+            g = g.permute(0, 1 + perm[0], 1 + perm[1], 1 + perm[2])
+            dims = [1 + j for j in range(3) if signs[j] < 0]
+            out["voxels"] = (g.flip(dims) if dims else g).contiguous()  # a new tensor
         return out

@@ -119,15 +119,21 @@ def _dataset_kwargs(config: ExperimentConfig, representations: Sequence[Any]) ->
     return kwargs
 
 
-def split_dataset(config: ExperimentConfig, split: str, representations: Sequence[Any] = ()) -> ShapeDataset:
-    """The dataset of ``split`` of ``config``'s data, listed but not preprocessed.
+def split_dataset(
+    config: ExperimentConfig, split: str, representations: Sequence[Any] = (), *, augment: bool = False
+) -> ShapeDataset:
+    """The dataset of ``split`` of ``config``'s data, listed but not preprocessed; with ``augment``,
+    it applies ``config.augment`` to every sample it gives.
 
     Raises:
         OptionError: bad ``dataset_kwargs``. DatasetError: the data path cannot be read.
     """
     from geolearn.datasets import open_dataset
+    from geolearn.datasets.transforms import build_augmentation
 
     kwargs = _dataset_kwargs(config, representations)
+    if augment:
+        kwargs["transform"] = build_augmentation(config.augment)
     try:
         return open_dataset(config.data, split=split, **kwargs)
     except TypeError as exc:  # a dataset_kwargs key the dataset class does not take
@@ -148,6 +154,7 @@ def open_splits(
     names: Sequence[str] = ("train", "val", "test"),
     progress: bool = False,
     workers: int | None = None,
+    augment_train: bool = False,
 ) -> OpenedSplits:
     """The datasets of the splits ``names`` of ``config``'s data, each preprocessed into the cache.
 
@@ -161,6 +168,8 @@ def open_splits(
         names: the splits to open.
         progress: show preprocessing progress bars.
         workers: preprocessing processes (``None``: every CPU; 0: this process).
+        augment_train: the ``"train"`` split applies ``config.augment`` (for training only: features,
+            evaluation and prediction read the shapes as they are).
 
     Raises:
         OptionError: a split without any usable shape, or bad ``dataset_kwargs``.
@@ -170,7 +179,10 @@ def open_splits(
     from geolearn.train.distributed import barrier, dist_info
 
     t0 = time.perf_counter()
-    splits = {name: split_dataset(config, name, representations) for name in names}
+    splits = {
+        name: split_dataset(config, name, representations, augment=augment_train and name == "train")
+        for name in names
+    }
     failures: list[dict[str, str]] = []
     main = dist_info().is_main
     for turn in (True, False):  # rank 0 first, then the others
@@ -227,7 +239,13 @@ def train_experiment(
     device = rank_device(choose_device(device))
     dist = init_distributed(device)
     quiet = quiet or not dist.is_main
-    splits = open_splits(config, representations, progress=not quiet and sys.stderr.isatty(), workers=workers)
+    splits = open_splits(
+        config,
+        representations,
+        progress=not quiet and sys.stderr.isatty(),
+        workers=workers,
+        augment_train=True,
+    )
     train = splits.datasets["train"]
     names = tuple(train.label_names or ()) if config.task == "segment" else tuple(train.class_names)
 

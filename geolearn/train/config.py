@@ -172,6 +172,10 @@ class ExperimentConfig:
     representation_kwargs: dict[str, Any] = field(default_factory=dict)
     # Arguments of create_model: the encoder's options (e.g. k, use_normals) and head_hidden/head_dropout.
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Random augmentation of the training split, {transform: {argument: value}} applied in order
+    # (geolearn.datasets.transforms: symmetry, rotate, jitter); e.g. {symmetry: {}} for voxels of
+    # meshes without a common orientation. Empty: none (the papers' ModelNet baselines use none).
+    augment: dict[str, Any] = field(default_factory=dict)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
@@ -183,6 +187,9 @@ class ExperimentConfig:
             raise OptionError(f"option split_seed: must be >= 0, got {self.split_seed}")
         if self.max_shapes is not None and self.max_shapes < 1:
             raise OptionError(f"option max_shapes: must be at least 1, got {self.max_shapes}")
+        from geolearn.datasets.transforms import build_augmentation
+
+        build_augmentation(self.augment)  # an unknown transform or argument fails here, named
 
     def to_flat_dict(self) -> dict[str, Any]:
         """One flat mapping of plain Python values (what ``config.yaml`` holds)."""

@@ -13,11 +13,15 @@ from geolearn.datasets import (
     Points,
     RandomJitter,
     RandomRotation,
+    RandomSymmetry,
     Voxels,
+    build_augmentation,
     collate_shapes,
     create_transform,
 )
 from geolearn.errors import OptionError
+from geolearn.geometry.voxelize import voxelize
+from geolearn.mesh import Mesh
 
 
 def _sample() -> dict:
@@ -102,3 +106,87 @@ def test_voxels_dataset_with_rotation_fails_loudly(tmp_path: Path) -> None:
     ds = MeshFolder(root, "all", [Points(8), Voxels(4, "surface")], transform=RandomRotation(), cache=False)
     with pytest.raises(OptionError, match="cannot rotate"):
         ds[0]
+
+
+def _asymmetric_mesh() -> Mesh:
+    """Two boxes of different sizes off the centre: no symmetry of the cube maps it onto itself."""
+    import numpy as np
+    import trimesh
+
+    a = trimesh.creation.box(extents=(0.9, 0.5, 0.3))
+    a.apply_translation((-0.3, 0.1, 0.2))
+    b = trimesh.creation.box(extents=(0.2, 0.7, 0.4))
+    b.apply_translation((0.5, -0.3, -0.4))
+    m = trimesh.util.concatenate([a, b])
+    return Mesh(np.asarray(m.vertices), np.asarray(m.faces), source="two boxes")
+
+
+@pytest.mark.parametrize("mode", ["surface", "solid"])
+def test_symmetry_of_the_voxels_is_the_voxelisation_of_the_transformed_mesh(mode: str) -> None:
+    """The reference: move the mesh by the drawn symmetry and voxelise it again."""
+    import numpy as np
+
+    mesh = _asymmetric_mesh()
+    grid = torch.from_numpy(voxelize(mesh, 12, mode, bounds=(-1.0, 1.0)).occupancy[None].astype(np.float32))
+    t = RandomSymmetry()
+    seen = set()
+    for seed in range(40):
+        perm, signs = t.draw(torch.Generator().manual_seed(seed))
+        seen.add((tuple(perm), tuple(signs)))
+        moved = Mesh(mesh.vertices[:, perm] * np.asarray(signs), mesh.faces, source="moved")
+        want = voxelize(moved, 12, mode, bounds=(-1.0, 1.0)).occupancy[None].astype(np.float32)
+        got = t({"voxels": grid}, torch.Generator().manual_seed(seed))["voxels"]
+        assert torch.equal(got, torch.from_numpy(want)), (perm, signs)
+    assert len(seen) > 20  # many of the 48 symmetries were drawn, not one
+
+
+def test_symmetry_moves_points_normals_and_centroids_alike_and_does_not_mutate() -> None:
+    s = _sample()
+    before = {k: v.clone() for k, v in s.items() if isinstance(v, torch.Tensor)}
+    t = RandomSymmetry()
+    perm, signs = t.draw(torch.Generator().manual_seed(3))
+    out = t(s, torch.Generator().manual_seed(3))
+    for k in ("points", "normals", "face_centroids"):
+        want = torch.stack([signs[j] * before[k][:, perm[j]] for j in range(3)], dim=1)
+        assert torch.equal(out[k], want)
+        assert torch.equal(s[k], before[k])  # the input is untouched
+    assert out["source"] == "x"
+
+    # distances are kept (an isometry)
+    def dist(p: torch.Tensor) -> torch.Tensor:
+        return (p[:, None] - p[None]).norm(dim=-1)  # (N, N), exact (cdist's matmul path is not)
+
+    assert torch.allclose(dist(out["points"]), dist(s["points"]), atol=1e-6)
+
+
+def test_symmetry_options() -> None:
+    g = torch.Generator().manual_seed(0)
+    fixed = RandomSymmetry(permute=False, flip="")
+    for _ in range(5):
+        assert fixed.draw(g) == ([0, 1, 2], [1.0, 1.0, 1.0])
+    keep_y = RandomSymmetry(permute=False, flip="xz")
+    draws = [keep_y.draw(g) for _ in range(50)]
+    assert all(p == [0, 1, 2] and s[1] == 1.0 for p, s in draws)
+    assert {s[0] for _, s in draws} == {1.0, -1.0} and {s[2] for _, s in draws} == {1.0, -1.0}
+    for bad in ({"flip": "xw"}, {"flip": "xx"}, {"permute": "yes"}):
+        with pytest.raises(OptionError, match="RandomSymmetry"):
+            RandomSymmetry(**bad)
+    with pytest.raises(OptionError, match="cannot transform views"):
+        RandomSymmetry()({"views": torch.zeros(2, 1, 4, 4)}, g)
+
+
+def test_build_augmentation_from_an_option() -> None:
+    assert build_augmentation({}) is None and build_augmentation(None) is None
+    aug = build_augmentation({"symmetry": None, "jitter": {"sigma": 0.02}})
+    assert (
+        repr(aug)
+        == "Compose([RandomSymmetry(permute=True, flip='xyz'), RandomJitter(sigma=0.02, clip=0.05)])"
+    )
+    with pytest.raises(OptionError, match="unknown transform 'shear'"):
+        build_augmentation({"shear": {}})
+    with pytest.raises(OptionError, match=r"option augment: jitter: .*'sgima'"):
+        build_augmentation({"jitter": {"sgima": 0.1}})
+    with pytest.raises(OptionError, match="must be a mapping"):
+        build_augmentation(["symmetry"])
+    with pytest.raises(OptionError, match="arguments of 'jitter' must be a mapping"):
+        build_augmentation({"jitter": 0.1})

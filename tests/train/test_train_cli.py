@@ -186,3 +186,57 @@ def test_torchrun_two_processes(tmp_path, cache_dir):
     single = trainer.evaluate(test)
     assert single["confusion"] == report["test"]["confusion"]
     assert single["loss"] == pytest.approx(report["test"]["loss"], rel=1e-5)
+
+
+def test_augmentation_reaches_the_training_split_only(tmp_path, capsys):
+    from geolearn.jobs.training import experiment_representations, open_splits
+
+    config = load_experiment_config(
+        overrides={"task": "segment", "encoder": "voxunet", "max_shapes": 4, "augment": {"symmetry": {}}}
+    )
+    reps = experiment_representations(config)
+    splits = open_splits(config, reps, workers=0, augment_train=True).datasets
+    assert repr(splits["train"].transform) == "Compose([RandomSymmetry(permute=True, flip='xyz')])"
+    assert splits["val"].transform is None and splits["test"].transform is None
+    plain = open_splits(config, reps, names=("train",), workers=0).datasets["train"]
+    assert plain.transform is None  # features, evaluation and prediction read the shapes as they are
+    moved = [not torch.equal(splits["train"][i]["voxels"], plain[i]["voxels"]) for i in range(len(plain))]
+    assert any(moved)
+    report = train(
+        capsys,
+        *("--task", "segment", "--encoder", "voxunet", "--epochs", "1", "--out", str(tmp_path / "vox")),
+        *(
+            "--set",
+            "augment={symmetry: {}}",
+            "--set",
+            "representation_kwargs={resolution: 8, num_points: 64}",
+        ),
+        *TINY[:4],
+        "--quiet",
+    )
+    assert report["test"]["accuracy"] >= 0
+    assert load_experiment_config(tmp_path / "vox" / "config.yaml").augment == {"symmetry": {}}
+
+
+def test_augmentation_that_cannot_apply_is_a_one_line_error(tmp_path, capsys):
+    code = main(
+        [
+            "train",
+            "--encoder",
+            "mvcnn",
+            "--set",
+            "augment={symmetry: {}}",
+            "--epochs",
+            "1",
+            "--set",
+            "representation_kwargs={num_views: 2, size: 16}",
+            *TINY[:4],
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("geolearn train: error: ") and "cannot transform views" in err
+    assert err.count("\n") == 1

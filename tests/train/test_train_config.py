@@ -37,6 +37,11 @@ def test_defaults_are_valid_and_flat_keys_are_unique():
         ("max_shapes=40", "max_shapes", 40),
         ("representation_kwargs={num_points: 256}", "representation_kwargs", {"num_points": 256}),
         ("model_kwargs={k: 10, head_dropout: 0.1}", "model_kwargs", {"k": 10, "head_dropout": 0.1}),
+        (
+            "augment={symmetry: {flip: xz}, jitter: null}",
+            "augment",
+            {"symmetry": {"flip": "xz"}, "jitter": None},
+        ),
     ],
 )
 def test_overrides_are_typed_by_the_fields(item, key, value):
@@ -66,6 +71,9 @@ def test_overrides_are_typed_by_the_fields(item, key, value):
         ("label_smoothing=1", r"label_smoothing: must be in \[0, 1\)"),
         ("val_fraction=0", "val_fraction: must be in"),
         ("model_kwargs=[1]", "option model_kwargs: expected dict"),
+        ("augment={shear: {}}", "option augment: unknown transform 'shear'"),
+        ("augment={symmetry: {flip: w}}", "RandomSymmetry: flip must name"),
+        ("augment={jitter: {sigm: 1}}", "option augment: jitter: .*sigm"),
         ("novalue", "expected key=value"),
     ],
 )
