@@ -5,6 +5,7 @@
     geolearn eval runs/pointnet                          # its test split, best weights
     geolearn eval runs/pointnet --split val --json
     geolearn eval runs/pointnet --data /elsewhere/ModelNet10.zip --out runs/pointnet/eval
+    geolearn eval runs/voxunet --tta                     # averaged over the 48 symmetries of the cube
 
 Rebuilds the split from the run's ``config.yaml`` exactly as training did and prints the metrics,
 per-class accuracy (or per-part IoU) and the confusion matrix (rows true, columns predicted;
@@ -42,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, default=None, help="also write eval-<split>.json and confusion-<split>.png here"
     )
+    p.add_argument(
+        "--tta",
+        action="store_true",
+        help="test-time augmentation: average the predictions over the 48 symmetries of the cube "
+        "(48x the time; for runs trained with augment={symmetry: {}})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -61,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=not args.quiet and sys.stderr.isatty(),
         workers=args.workers,
+        tta=args.tta,
     )
     out = to_json(result.to_dict())
     if args.out is not None:
@@ -69,12 +77,13 @@ def run(args: argparse.Namespace) -> int:
         from geolearn.viz.plots import plot_confusion
 
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"eval-{args.split}.json").write_text(json.dumps(out, indent=2) + "\n")
+        stem = f"{args.split}-tta" if args.tta else args.split
+        (args.out / f"eval-{stem}.json").write_text(json.dumps(out, indent=2) + "\n")
         plot_confusion(
             result.metrics["confusion"],
             result.names,
-            args.out / f"confusion-{args.split}.png",
-            title=f"{result.encoder}, {args.split} split",
+            args.out / f"confusion-{stem}.png",
+            title=f"{result.encoder}, {args.split} split" + (", 48 symmetries" if args.tta else ""),
         )
     if args.json:
         emit_json(out)
@@ -93,6 +102,7 @@ def format_result(r: dict[str, Any]) -> str:
     lines = [
         f"{r['encoder']} {r['task']} on {r['data'] or 'the embedded dataset'}, {r['split']} split "
         f"({r['shapes']} shapes), weights {r['checkpoint']}"
+        + (", averaged over the 48 symmetries of the cube" if r.get("tta") else "")
     ]
     if r["failed_shapes"]:
         lines.append(f"skipped {len(r['failed_shapes'])} unreadable shapes (see --json)")

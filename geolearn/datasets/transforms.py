@@ -24,8 +24,10 @@ __all__ = [
     "RandomJitter",
     "RandomRotation",
     "RandomSymmetry",
+    "apply_symmetry",
     "build_augmentation",
     "create_transform",
+    "cube_symmetries",
     "register_transform",
 ]
 
@@ -220,18 +222,42 @@ class RandomSymmetry:
         return perm, signs
 
     def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
-        images = [k for k in _IMAGE_KEYS if k in sample]
-        if images:
-            raise OptionError(f"RandomSymmetry cannot transform {', '.join(images)} (rendered images)")
-        perm, signs = self.draw(generator)
-        out = dict(sample)
-        for k in _VECTOR_KEYS:
-            if k in out:
-                v = out[k]  # (M, 3)
-                out[k] = v[:, perm] * torch.tensor(signs, dtype=v.dtype)  # a new tensor
-        if "voxels" in out:
-            g = out["voxels"]  # (C, R, R, R); index [c, i, j, k] <-> x, y, z
-            g = g.permute(0, 1 + perm[0], 1 + perm[1], 1 + perm[2])
-            dims = [1 + j for j in range(3) if signs[j] < 0]
-            out["voxels"] = (g.flip(dims) if dims else g).contiguous()  # a new tensor
-        return out
+        return apply_symmetry(sample, *self.draw(generator))
+
+
+def cube_symmetries(permute: bool = True, flip: str = "xyz") -> list[tuple[list[int], list[float]]]:
+    """Every ``(perm, signs)`` :class:`RandomSymmetry` with these arguments can draw, identity first
+    (48 for the defaults: 6 permutations × 8 sign patterns)."""
+    import itertools
+
+    perms = [list(p) for p in itertools.permutations(range(3))] if permute else [[0, 1, 2]]
+    options = [(1.0, -1.0) if "xyz"[j] in flip else (1.0,) for j in range(3)]
+    return [(p, list(signs)) for p in perms for signs in itertools.product(*options)]
+
+
+def apply_symmetry(data: dict[str, Any], perm: Sequence[int], signs: Sequence[float]) -> dict[str, Any]:
+    """``data`` moved by the symmetry of the cube ``new[..., j] = signs[j] * old[..., perm[j]]``.
+
+    Works on one sample and on a collated batch alike: ``points``, ``normals`` and
+    ``face_centroids`` have their coordinates in the last dimension, ``voxels`` their x, y, z in the
+    last three. Returns a new dict; the tensors of ``data`` are not modified.
+
+    Raises:
+        OptionError: ``data`` holds rendered ``views`` (images of fixed cameras).
+    """
+    images = [k for k in _IMAGE_KEYS if k in data]
+    if images:
+        raise OptionError(f"RandomSymmetry cannot transform {', '.join(images)} (rendered images)")
+    perm = [int(p) for p in perm]
+    out = dict(data)
+    for k in _VECTOR_KEYS:
+        if k in out:
+            v = out[k]  # (..., 3)
+            out[k] = v[..., perm] * torch.tensor(signs, dtype=v.dtype, device=v.device)  # a new tensor
+    if "voxels" in out:
+        g = out["voxels"]  # (..., R, R, R); index [..., i, j, k] <-> x, y, z
+        lead = list(range(g.dim() - 3))
+        g = g.permute(*lead, *(len(lead) + p for p in perm))
+        dims = [len(lead) + j for j in range(3) if signs[j] < 0]
+        out["voxels"] = (g.flip(dims) if dims else g).contiguous()  # a new tensor
+    return out

@@ -41,6 +41,7 @@ class EvalResult:
             ``per_part_iou``, ``point_accuracy`` (segment), and ``confusion`` ``(K, K)`` (rows true,
             columns predicted; face areas for segmentation).
         seconds: wall time (preprocessing included).
+        tta: the predictions were averaged over the symmetries of the cube.
     """
 
     run_dir: Path
@@ -54,6 +55,7 @@ class EvalResult:
     failed_shapes: list[dict[str, str]]
     metrics: dict[str, Any]
     seconds: float
+    tta: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (paths as strings)."""
@@ -72,6 +74,7 @@ def evaluate_run(
     batch_size: int | None = None,
     progress: bool = False,
     workers: int | None = None,
+    tta: bool = False,
 ) -> EvalResult:
     """Score the run in ``run_dir`` on ``split`` of its data (or of ``data``).
 
@@ -85,9 +88,12 @@ def evaluate_run(
         batch_size: shapes per batch (default: the run's).
         progress: show progress bars on stderr.
         workers: preprocessing processes (``None``: every CPU).
+        tta: average the predictions over the 48 symmetries of the cube
+            (:class:`~geolearn.nn.tta.SymmetryAverage`; for runs trained with ``augment: {symmetry: {}}``).
 
     Raises:
-        OptionError: bad run directory, split or batch size. DatasetError: ``data`` cannot be read or
+        OptionError: bad run directory, split or batch size; ``tta`` with a run on rendered views or on
+            orientation-free descriptors. DatasetError: ``data`` cannot be read or
         has other label names.
     """
     from geolearn.datasets import collate_shapes, detect_kind
@@ -114,6 +120,21 @@ def evaluate_run(
     have = tuple(ds.label_names or ()) if config.task == "segment" else tuple(ds.class_names)
     check_names(config.data or "the embedded dataset", have, run.names, config.task)
     model = load_model(run, collate_shapes([ds[0]]), device)
+    if tta:
+        from geolearn.nn.tta import SymmetryAverage
+        from geolearn.train.tasks import get_task
+
+        sample = ds[0]
+        if "views" in sample:
+            raise OptionError(
+                f"--tta: {config.encoder} reads rendered views, which no symmetry of the shape can move"
+            )
+        if "descriptor" in sample or "face_features" in sample:
+            raise OptionError(
+                f"--tta: {config.encoder} reads orientation-free descriptors: every pose gives the same prediction"
+            )
+        restrict = get_task(config.task).restrict if config.train.restrict_to_category else None
+        model = SymmetryAverage(model, restrict=restrict)
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
@@ -130,4 +151,5 @@ def evaluate_run(
         failed_shapes=opened.failures,
         metrics=metrics,
         seconds=time.perf_counter() - t0,
+        tta=tta,
     )

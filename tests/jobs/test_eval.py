@@ -107,3 +107,34 @@ def test_eval_on_data_with_other_classes_is_an_error(quick_demo: DemoRun, capsys
     run = quick_demo.run_dir("classify", "pointnet")
     code, _, err = run_cli(capsys, "eval", run, "--data", tmp_path / "data", "--quiet")
     assert_one_line_error(code, err, "eval", "its classes (ball, cube) differ from the run's (airplane")
+
+
+def test_eval_with_test_time_augmentation(quick_demo: DemoRun, capsys, tmp_path):
+    """--tta scores the 48 poses of every test shape: a valid report (restricted to each shape's
+    category, as the run was trained), marked as such, with files of its own."""
+    run = quick_demo.run_dir("segment", "pointnet")
+    plain = evaluate_run(run, device="cpu")
+    code, out, err = run_cli(capsys, "eval", run, "--tta", "--json", "--quiet", "--out", tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["tta"] is True and plain.tta is False
+    m = result["metrics"]
+    assert 0 <= m["accuracy"] <= 1 and 0 <= m["miou"] <= 1
+    assert m["confusion"] != plain.metrics["confusion"]  # a different prediction, not the plain one again
+    # parts outside a shape's category get no area: the category mask reached every pose
+    names = result["names"]
+    category = [n.split("/")[0] for n in names]
+    assert len(set(category)) > 1
+    for i, row in enumerate(m["confusion"]):
+        for j, area in enumerate(row):
+            if category[i] != category[j]:
+                assert area == 0, (names[i], names[j])
+    assert (tmp_path / "eval-test-tta.json").exists() and (tmp_path / "confusion-test-tta.png").exists()
+    code, text, err = run_cli(capsys, "eval", run, "--tta", "--quiet")
+    assert code == 0 and "averaged over the 48 symmetries of the cube" in text
+
+
+@pytest.mark.parametrize(("task", "method"), [("classify", "d2"), ("segment", "face_features")])
+def test_eval_tta_of_a_descriptor_run_is_a_one_line_error(quick_demo: DemoRun, capsys, task, method):
+    code, _, err = run_cli(capsys, "eval", quick_demo.run_dir(task, method), "--tta", "--quiet")
+    assert_one_line_error(code, err, "eval", "--tta", "orientation-free descriptors")
