@@ -16,7 +16,7 @@ import scipy.sparse.csgraph
 
 from geolearn.errors import EmptyMeshError, FaceIndexError, NonFiniteError, OptionError
 
-__all__ = ["Mesh", "ValidationReport", "edge_topology", "normalize", "repair", "validate"]
+__all__ = ["Mesh", "ValidationReport", "edge_topology", "normalize", "principal_frame", "repair", "validate"]
 
 # Faces whose area is below this fraction of the squared bounding-box diagonal are "degenerate".
 # Relative, so the test means the same thing in millimetres and in metres.
@@ -442,18 +442,64 @@ def _closed(topo: EdgeTopology, comp: np.ndarray) -> bool:
     return bool(np.all(topo.edge_face_count[topo.face_edges[comp].reshape(-1)] == 2))
 
 
+def principal_frame(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """The centroid and principal axes of the surface of ``mesh`` (area-weighted, exact per triangle).
+
+    The axes are the eigenvectors of the surface's second-moment matrix about its centroid, by
+    decreasing variance; each is signed so that the surface's third moment along it is >= 0 (its
+    heavier tail on the positive side), which makes the frame a function of the shape alone — the
+    same frame, up to floating point, however the mesh was rotated or mirrored (ties between equal
+    variances or zero third moments, e.g. of a sphere or a symmetric box, are decided arbitrarily).
+
+    Returns:
+        ``centre (3,)`` and ``axes (3, 3)`` float64, one axis per row (orthonormal; the determinant
+        may be -1: the frame may mirror).
+
+    Raises:
+        EmptyMeshError: the surface has zero area.
+    """
+    t = mesh.vertices[mesh.faces]  # (F, 3 corners, 3)
+    area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)  # (F,)
+    total = float(area.sum())
+    if not total > 0:
+        raise EmptyMeshError(mesh.source, "the surface has zero area: it has no principal axes")
+    centroid_f = t.mean(axis=1)  # (F, 3)
+    centre = (area[:, None] * centroid_f).sum(0) / total
+    d = t - centre  # (F, 3, 3)
+    s = d.sum(axis=1)  # (F, 3)
+    # ∫ x xᵀ dA over a triangle = A/12 (Σ vᵢvᵢᵀ + (Σ vᵢ)(Σ vᵢ)ᵀ), exact for linear triangles
+    second = np.einsum("f,fki,fkj->ij", area, d, d) + np.einsum("f,fi,fj->ij", area, s, s)
+    _, evecs = np.linalg.eigh(second / (12.0 * total))  # eigenvalues ascending
+    axes = evecs[:, ::-1].T.copy()  # (3, 3), rows by decreasing variance
+    # sign by the third moment, ∫ (x·e)³ dA: exact for a triangle from its corner projections p
+    p = np.einsum("fki,ai->fak", d, axes)  # (F, 3 axes, 3 corners)
+    cubic = p[..., 0] ** 3 + p[..., 1] ** 3 + p[..., 2] ** 3
+    cubic += p[..., 0] ** 2 * (p[..., 1] + p[..., 2]) + p[..., 1] ** 2 * (p[..., 0] + p[..., 2])
+    cubic += p[..., 2] ** 2 * (p[..., 0] + p[..., 1]) + p[..., 0] * p[..., 1] * p[..., 2]
+    third = (area[:, None] * cubic).sum(0)  # (3,) up to the positive factor 1/10
+    axes[third < 0] *= -1
+    return centre, axes
+
+
 def normalize(mesh: Mesh, method: str = "unit_sphere") -> Mesh:
-    """Return a copy of ``mesh`` translated and scaled.
+    """Return a copy of ``mesh`` translated and scaled (and, for ``"pca"``, turned).
 
     Args:
         method: ``"unit_sphere"`` — centre the bounding box at the origin and scale so the farthest
             vertex lies at distance 1; ``"unit_cube"`` — centre the bounding box and scale its longest
-            side to 1 (fits in ``[-0.5, 0.5]^3``); ``"none"`` — unchanged copy.
+            side to 1 (fits in ``[-0.5, 0.5]^3``); ``"pca"`` — turn the surface's principal axes
+            (:func:`principal_frame`) onto x, y, z (x the longest), then ``"unit_sphere"``: one pose
+            for meshes stored in any orientation (e.g. the labeled PSB); ``"none"`` — unchanged copy.
     """
     check_usable(mesh)
     v = mesh.vertices
     if method == "none":
         return mesh.replace(vertices=v.copy())
+    if method == "pca":
+        centre, axes = principal_frame(mesh)
+        v = (v - centre) @ axes.T  # (V, 3) in the principal frame
+        mesh = mesh.replace(vertices=v)
+        method = "unit_sphere"
     used = v[np.unique(mesh.faces)]
     centre = 0.5 * (used.min(0) + used.max(0))
     if method == "unit_sphere":

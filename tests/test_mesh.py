@@ -7,7 +7,7 @@ import pytest
 import trimesh
 
 from geolearn.errors import EmptyMeshError, FaceIndexError, NonFiniteError, OptionError
-from geolearn.mesh import Mesh, check_usable, face_adjacency, normalize, repair
+from geolearn.mesh import Mesh, check_usable, face_adjacency, normalize, principal_frame, repair
 
 
 def _box(**kw) -> Mesh:
@@ -96,6 +96,55 @@ def test_normalize(method: str) -> None:
     assert m.vertices[0, 2] > 50  # input unchanged
     with pytest.raises(OptionError, match="unknown method"):
         normalize(m, "unit_donut")
+
+
+def _lopsided() -> Mesh:
+    """A large box and a small one off to one side: distinct principal variances, non-zero skew."""
+    a = trimesh.creation.box(extents=(2.0, 1.0, 0.6))
+    b = trimesh.creation.box(extents=(0.3, 0.5, 0.2))
+    b.apply_translation((1.2, 0.4, 0.25))
+    m = trimesh.util.concatenate([a, b])
+    return Mesh(np.asarray(m.vertices), np.asarray(m.faces), source="lopsided")
+
+
+def _random_pose(seed: int, mirror: bool) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    if (np.linalg.det(q) < 0) != mirror:
+        q[:, 0] *= -1
+    return q
+
+
+def test_principal_frame_matches_a_sampled_reference() -> None:
+    """The exact triangle moments against 400k points sampled uniformly on the surface."""
+    m = _lopsided()
+    centre, axes = principal_frame(m)
+    pts, _ = trimesh.sample.sample_surface(
+        trimesh.Trimesh(m.vertices, m.faces, process=False), 400_000, seed=0
+    )
+    np.testing.assert_allclose(centre, pts.mean(0), atol=5e-3)
+    cov = np.cov((pts - centre).T, bias=True)
+    variances = np.einsum("ai,ij,aj->a", axes, cov, axes)
+    assert variances[0] > variances[1] > variances[2]
+    np.testing.assert_allclose(axes @ cov @ axes.T, np.diag(variances), atol=3e-3)  # diagonalises it
+    third = (((pts - centre) @ axes.T) ** 3).mean(0)
+    assert np.all(third > 0)
+    np.testing.assert_allclose(axes @ axes.T, np.eye(3), atol=1e-12)
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_pca_normalisation_gives_one_pose_whatever_the_input_pose(mirror: bool) -> None:
+    m = _lopsided()
+    want = normalize(m, "pca")
+    for seed in range(3):
+        q = _random_pose(seed, mirror)
+        moved = m.replace(vertices=(m.vertices @ q.T) * 3.7 + [5.0, -2.0, 9.0])
+        got = normalize(moved, "pca")
+        np.testing.assert_allclose(got.vertices, want.vertices, atol=1e-9)
+    extent = want.vertices.max(0) - want.vertices.min(0)
+    assert extent[0] > extent[1] > extent[2]  # the long side on x
+    assert np.linalg.norm(want.vertices, axis=1).max() == pytest.approx(1.0)
+    with pytest.raises(EmptyMeshError, match="zero area"):
+        principal_frame(Mesh([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]]))
 
 
 def test_check_usable_errors() -> None:

@@ -5,7 +5,7 @@
     geolearn eval runs/pointnet                          # its test split, best weights
     geolearn eval runs/pointnet --split val --json
     geolearn eval runs/pointnet --data /elsewhere/ModelNet10.zip --out runs/pointnet/eval
-    geolearn eval runs/voxunet --tta                     # averaged over the 48 symmetries of the cube
+    geolearn eval runs/voxunet --tta                     # averaged over symmetries of the cube
 
 Rebuilds the split from the run's ``config.yaml`` exactly as training did and prints the metrics,
 per-class accuracy (or per-part IoU) and the confusion matrix (rows true, columns predicted;
@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tta",
         action="store_true",
-        help="test-time augmentation: average the predictions over the 48 symmetries of the cube "
-        "(48x the time; for runs trained with augment={symmetry: {}})",
+        help="test-time augmentation: average the predictions over the symmetries of the cube of the "
+        "run's symmetry augmentation (all 48 without one; that many times the time)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             result.metrics["confusion"],
             result.names,
             args.out / f"confusion-{stem}.png",
-            title=f"{result.encoder}, {args.split} split" + (", 48 symmetries" if args.tta else ""),
+            title=f"{result.encoder}, {args.split} split" + (f", {result.poses} poses" if args.tta else ""),
         )
     if args.json:
         emit_json(out)
@@ -102,7 +102,7 @@ def format_result(r: dict[str, Any]) -> str:
     lines = [
         f"{r['encoder']} {r['task']} on {r['data'] or 'the embedded dataset'}, {r['split']} split "
         f"({r['shapes']} shapes), weights {r['checkpoint']}"
-        + (", averaged over the 48 symmetries of the cube" if r.get("tta") else "")
+        + (f", averaged over {r['poses']} symmetries of the cube" if r.get("tta") else "")
     ]
     if r["failed_shapes"]:
         lines.append(f"skipped {len(r['failed_shapes'])} unreadable shapes (see --json)")

@@ -55,7 +55,7 @@ __all__ = [
 
 TASKS = ("classify", "segment")
 SPLITS = ("train", "val", "test", "all")
-NORMALIZATIONS = ("unit_sphere", "unit_cube", "none")
+NORMALIZATIONS = ("unit_sphere", "unit_cube", "pca", "none")
 
 #: ``transform(sample, generator) -> new sample``; draws all randomness from ``generator``.
 Transform = Callable[[dict[str, Any], torch.Generator], dict[str, Any]]
@@ -136,7 +136,8 @@ class ShapeDataset(torch.utils.data.Dataset):
         cache_dir: cache root; ``None`` → ``$GEOLEARN_CACHE`` or ``~/.cache/geolearn``.
         cache: ``False`` to compute the representations on every access (nothing written).
         normalization: applied before the representations (``"unit_sphere"``, the contract's
-            choice, ``"unit_cube"`` or ``"none"``); part of the cache key.
+            choice, ``"unit_cube"``, ``"pca"`` (principal axes onto x, y, z, then ``"unit_sphere"``) or
+            ``"none"``); part of the cache key.
         transform: random augmentation ``transform(sample, generator) -> sample``, or ``None``.
         seed: seeds the validation split and the augmentation generators.
     """

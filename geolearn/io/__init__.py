@@ -79,7 +79,7 @@ def load_mesh(
         repair: ``True`` to apply :func:`geolearn.mesh.repair` with its defaults (merge vertices,
             drop degenerate and duplicate faces, drop unreferenced vertices, fix winding), or a dict
             of its keyword arguments.
-        normalize: ``None`` (keep coordinates), ``"unit_sphere"`` or ``"unit_cube"``
+        normalize: ``None`` (keep coordinates), ``"unit_sphere"``, ``"unit_cube"`` or ``"pca"``
             (see :func:`geolearn.mesh.normalize`); applied after the repair.
         max_faces: refuse larger meshes with a clear error (``None``: no limit).
 

@@ -41,7 +41,7 @@ class EvalResult:
             ``per_part_iou``, ``point_accuracy`` (segment), and ``confusion`` ``(K, K)`` (rows true,
             columns predicted; face areas for segmentation).
         seconds: wall time (preprocessing included).
-        tta: the predictions were averaged over the symmetries of the cube.
+        tta: the predictions were averaged over the symmetries of the cube (``poses`` of them).
     """
 
     run_dir: Path
@@ -56,6 +56,7 @@ class EvalResult:
     metrics: dict[str, Any]
     seconds: float
     tta: bool = False
+    poses: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (paths as strings)."""
@@ -88,8 +89,9 @@ def evaluate_run(
         batch_size: shapes per batch (default: the run's).
         progress: show progress bars on stderr.
         workers: preprocessing processes (``None``: every CPU).
-        tta: average the predictions over the 48 symmetries of the cube
-            (:class:`~geolearn.nn.tta.SymmetryAverage`; for runs trained with ``augment: {symmetry: {}}``).
+        tta: average the predictions over symmetries of the cube (:class:`~geolearn.nn.tta.SymmetryAverage`):
+            those of the run's ``symmetry`` augmentation (e.g. the 8 mirror images for
+            ``{symmetry: {permute: false}}``), else all 48.
 
     Raises:
         OptionError: bad run directory, split or batch size; ``tta`` with a run on rendered views or on
@@ -134,7 +136,8 @@ def evaluate_run(
                 f"--tta: {config.encoder} reads orientation-free descriptors: every pose gives the same prediction"
             )
         restrict = get_task(config.task).restrict if config.train.restrict_to_category else None
-        model = SymmetryAverage(model, restrict=restrict)
+        trained_poses = config.augment.get("symmetry") or {}  # the run's symmetry augmentation, else all 48
+        model = SymmetryAverage(model, restrict=restrict, **trained_poses)
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
@@ -152,4 +155,5 @@ def evaluate_run(
         metrics=metrics,
         seconds=time.perf_counter() - t0,
         tta=tta,
+        poses=len(model.symmetries) if tta else 1,
     )

@@ -69,14 +69,26 @@ class MeshList(ShapeDataset):
     Args:
         meshes: the meshes; each sample's ``source`` is its mesh's ``source``.
         representations: see :mod:`geolearn.datasets.representations`.
+        part_mask: ``(K,)`` the parts every mesh may carry, or None.
+        normalization: as the run's datasets normalised their meshes (``dataset_kwargs``).
     """
 
     kind = "meshes"
 
     def __init__(
-        self, meshes: Sequence[Mesh], representations: Sequence[Any], part_mask: np.ndarray | None = None
+        self,
+        meshes: Sequence[Mesh],
+        representations: Sequence[Any],
+        part_mask: np.ndarray | None = None,
+        normalization: str = "unit_sphere",
     ) -> None:
-        super().__init__(split="all", task="classify", representations=representations, cache=False)
+        super().__init__(
+            split="all",
+            task="classify",
+            representations=representations,
+            cache=False,
+            normalization=normalization,
+        )
         self._given_mask = None if part_mask is None else np.asarray(part_mask, dtype=bool).reshape(1, -1)
         self._meshes = list(meshes)
         self._memo: dict[int, dict[str, np.ndarray]] = {}
@@ -253,7 +265,8 @@ def predict_meshes(
     representations = experiment_representations(config)
     if config.task == "segment":
         representations.append(FaceGeometry())
-    data = MeshList(loaded, representations, part_mask=mask)
+    normalization = config.dataset_kwargs.get("normalization", "unit_sphere")  # as the run's data
+    data = MeshList(loaded, representations, part_mask=mask, normalization=normalization)
     model = load_model(run, collate_shapes([data[0]]), device)
     train_config = dataclasses.replace(config.train, restrict_to_category=mask is not None)
     trainer = Trainer(

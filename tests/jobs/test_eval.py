@@ -118,6 +118,7 @@ def test_eval_with_test_time_augmentation(quick_demo: DemoRun, capsys, tmp_path)
     assert code == 0, err
     result = json.loads(out)
     assert result["tta"] is True and plain.tta is False
+    assert result["poses"] == 48 and plain.poses == 1
     m = result["metrics"]
     assert 0 <= m["accuracy"] <= 1 and 0 <= m["miou"] <= 1
     assert m["confusion"] != plain.metrics["confusion"]  # a different prediction, not the plain one again
@@ -131,10 +132,22 @@ def test_eval_with_test_time_augmentation(quick_demo: DemoRun, capsys, tmp_path)
                 assert area == 0, (names[i], names[j])
     assert (tmp_path / "eval-test-tta.json").exists() and (tmp_path / "confusion-test-tta.png").exists()
     code, text, err = run_cli(capsys, "eval", run, "--tta", "--quiet")
-    assert code == 0 and "averaged over the 48 symmetries of the cube" in text
+    assert code == 0 and "averaged over 48 symmetries of the cube" in text  # the run had no augmentation
 
 
 @pytest.mark.parametrize(("task", "method"), [("classify", "d2"), ("segment", "face_features")])
 def test_eval_tta_of_a_descriptor_run_is_a_one_line_error(quick_demo: DemoRun, capsys, task, method):
     code, _, err = run_cli(capsys, "eval", quick_demo.run_dir(task, method), "--tta", "--quiet")
     assert_one_line_error(code, err, "eval", "--tta", "orientation-free descriptors")
+
+
+def test_eval_tta_averages_over_the_poses_the_run_was_trained_on(quick_demo: DemoRun, tmp_path):
+    import yaml
+
+    run = tmp_path / "run"
+    shutil.copytree(quick_demo.run_dir("segment", "pointnet"), run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["augment"] = {"symmetry": {"permute": False, "flip": "xz"}}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    result = evaluate_run(run, device="cpu", tta=True, workers=0)
+    assert result.poses == 4 and 0 <= result.metrics["accuracy"] <= 1
