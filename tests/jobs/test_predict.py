@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,10 +22,23 @@ def _test_split(run_dir):
     return run, open_splits(run.config, reps, names=("test",), workers=0).datasets["test"]
 
 
-def test_classify_prediction_matches_the_model_on_the_dataset(quick_demo: DemoRun, capsys, tmp_path):
+@pytest.mark.parametrize("normalization", ["unit_sphere", "pca"])
+def test_classify_prediction_matches_the_model_on_the_dataset(
+    quick_demo: DemoRun, capsys, tmp_path, normalization
+):
     """A test shape written to an OFF file gets the class and probability the model gives the
-    dataset's own sample of it (same normalisation, same representation)."""
+    dataset's own sample of it (same normalisation, same representation) — also for a run whose
+    data were turned into their principal frame (the same weights, read as such a run)."""
     run_dir = quick_demo.run_dir("classify", "pointnet")
+    if normalization != "unit_sphere":
+        import shutil
+
+        import yaml
+
+        run_dir = Path(shutil.copytree(run_dir, tmp_path / "run"))
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        config["dataset_kwargs"] = {**config.get("dataset_kwargs", {}), "normalization": normalization}
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     run, test = _test_split(run_dir)
     files = []
     for i in (0, 1):
