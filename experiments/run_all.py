@@ -22,6 +22,11 @@ Each experiment is one YAML config in the format ``geolearn train --config`` rea
   mean IoU, parameters, epochs, fit time, wall time) with, for every row, the exact command, seed,
   commit, date, wall time and machine load that produced it; ``results.json`` — the same, and more.
 
+Experiments whose config augments with ``symmetry`` are also scored with test-time augmentation,
+``python -m geolearn eval <results>/<name> --tta --json --quiet --out <results>/<name>`` (the test
+split, predictions averaged over the poses the run was trained on), recorded beside the plain
+score; ``--tta-only`` does just that for runs already trained.
+
 ``--smoke`` also estimates how long one epoch of the full data takes and how many epochs fit in
 ``--budget-minutes`` (default 30) of training: from the time of the last smoke epoch (use
 ``--smoke-epochs 2`` to leave the first epoch's warm-up out), per training shape with validation
@@ -176,6 +181,42 @@ def _row(name: str, report: dict[str, Any], entry: dict[str, Any]) -> list[str]:
     ]
 
 
+def _tta(name: str, run: Path, device: str) -> dict[str, Any]:
+    """Score ``run`` on its test split with test-time augmentation (``geolearn eval --tta``)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "geolearn",
+        "eval",
+        str(run),
+        "--tta",
+        "--json",
+        "--quiet",
+        "--out",
+        str(run),
+    ]
+    cmd += ["--device", device]
+    print(f"    {name}: {_display(cmd)}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode != 0:
+        return {"command": _display(cmd), "error": f"exit code {proc.returncode}"}
+    result = json.loads(proc.stdout)
+    m = result["metrics"]
+    keep = ("accuracy", "mean_class_accuracy", "miou", "point_accuracy", "loss")
+    return {
+        "command": _display(cmd),
+        "poses": result["poses"],
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+        "test": {k: m[k] for k in keep if k in m},
+    }
+
+
+def _augments_symmetry(config: Path) -> bool:
+    values = yaml.safe_load(config.read_text()) or {}
+    return "symmetry" in (values.get("augment") or {})
+
+
 def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke: bool) -> None:
     from geolearn.jobs.report import markdown_table
 
@@ -192,11 +233,22 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
             continue
         lines += [f"## {task}", ""]
         headers = ["experiment", "encoder", first, second, "parameters", "epochs", "fit min", "wall min"]
+        tta = any("test" in e.get("tta", {}) for _, e in rows)
+        if tta:
+            headers.append("with test-time augmentation")
         if smoke:
             headers += ["est. full epoch min", f"epochs in {entries[rows[0][0]]['budget_minutes']} min"]
         table = []
         for name, e in rows:
             row = _row(name, e["report"], e)
+            if tta:
+                t = e.get("tta", {}).get("test")
+                second_key = "mean_class_accuracy" if task == "classify" else "miou"
+                row.append(
+                    f"{100 * t['accuracy']:.1f} / {100 * t[second_key]:.1f} ({e['tta']['poses']} poses)"
+                    if t
+                    else "—"
+                )
             if smoke:
                 est = e["estimate"]
                 row += [f"{est['full_epoch_minutes']:.1f}", str(est["epochs_in_budget"])]
@@ -210,6 +262,11 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
                 + (f"CPU time {e['cpu_seconds']:.0f} s " if "cpu_seconds" in e else "CPU time not recorded ")
                 + f"(torch threads: {e.get('torch_threads', 'default')}), load average {e['load_average']}. "
                 + (f"*{e['note']}.* " if e.get("note") else "")
+                + (
+                    f"Test-time augmentation: `{e['tta']['command']}` ({e['tta'].get('wall_seconds', 0):.0f} s). "
+                    if e.get("tta")
+                    else ""
+                )
                 + figs,
             ]
         lines.append("")
@@ -255,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         "--budget-minutes", type=float, default=30.0, help="training budget per model for --smoke estimates"
     )
     parser.add_argument("--device", default="auto", help="passed to geolearn train")
+    parser.add_argument(
+        "--tta-only",
+        action="store_true",
+        help="no training: score the finished runs of configs with symmetry augmentation with --tta",
+    )
     args = parser.parse_args(argv)
 
     from geolearn.jobs.report import git_commit
@@ -272,6 +334,18 @@ def main(argv: list[str] | None = None) -> int:
     entries: dict[str, dict[str, Any]] = json.loads(summary.read_text()) if summary.is_file() else {}
     commit = git_commit(ROOT)
     status = 0
+    if args.tta_only:
+        for config in configs:
+            name = config.stem
+            if not _augments_symmetry(config) or "report" not in entries.get(name, {}):
+                print(f"{name}: no finished run with symmetry augmentation; skipped", file=sys.stderr)
+                continue
+            tta = _tta(name, results_dir / name, args.device)
+            status |= int("error" in tta)
+            entries = json.loads(summary.read_text())  # merge with what parallel runs wrote
+            entries[name]["tta"] = tta
+            _write_results(results_dir, entries, args.smoke)
+        return status
     for i, config in enumerate(configs, 1):
         name = config.stem
         cmd = _command(config, results_dir / name, data_dir, smoke, args.device)
@@ -311,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
                     config, data_dir, report, results_dir / name, args.budget_minutes
                 )
                 entry["estimate"]["configured_epochs"] = values.get("epochs")
+            if _augments_symmetry(config):
+                entry["tta"] = _tta(name, results_dir / name, args.device)
+                status |= int("error" in entry["tta"])
             t = report["test"]
             score = t.get("mean_class_accuracy") if report["task"] == "classify" else t.get("miou")
             print(
