@@ -235,11 +235,14 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         "category's parts — the protocol of per-category models such as Kalogerakis et al. 2010's); rows "
         "ending in `-first-run` were trained over all parts of all categories. **as trained** is what "
         "training reported; **category given** restricts every run's argmax to the shape's category after the "
-        "fact (the same numbers for runs trained that way).",
+        "fact (the same numbers for runs trained that way). **with test-time augmentation**: runs trained with the "
+        "`symmetry` augmentation scored again by `geolearn eval --tta`, each prediction averaged over the poses "
+        "that augmentation drew (run_all.py records it).",
         "",
         "| experiment | kind | accuracy % (as trained) | mIoU % (as trained) | accuracy % (category given) "
-        "| mIoU % (category given) | mean over categories: acc. % / mIoU % (category given) | epochs | fit min |",
-        "|:---|:---|---:|---:|---:|---:|---:|---:|---:|",
+        "| mIoU % (category given) | mean over categories: acc. % / mIoU % (category given) | epochs | fit min "
+        "| with test-time augmentation: acc. % / mIoU % |",
+        "|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in order:
         r = runs[name]["report"]
@@ -248,7 +251,7 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         lines.append(
             f"| {name} | {_kind(r['encoder'])} | {_pct(s['accuracy'])} | {_pct(s['miou'])} | "
             f"{_pct(c['accuracy'])} | {_pct(c['miou'])} | {_pct(cm['accuracy'])} / {_pct(cm['miou'])} | "
-            f"{r['epochs']} (best {r['best_epoch']}) | {r['seconds']['fit'] / 60:.1f} |"
+            f"{r['epochs']} (best {r['best_epoch']}) | {r['seconds']['fit'] / 60:.1f} | {_tta(runs[name])} |"
         )
     lines += ["", "### Per category (category given): accuracy % / mIoU %", ""]
     lines.append("| category | test meshes | " + " | ".join(order) + " |")
@@ -302,6 +305,14 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
     conf = [f"[{n}]({_rel(results / 'figures' / f'{n}-confusion.png', results)})" for n in order]
     lines += ["Area-weighted confusion matrices over all parts (as trained): " + ", ".join(conf) + ".", ""]
     return lines
+
+
+def _tta(entry: dict[str, Any]) -> str:
+    """The test scores with test-time augmentation run_all.py recorded (runs with symmetry augmentation)."""
+    t = entry.get("tta", {}).get("test")
+    if not t:
+        return "—"
+    return f"{_pct(t['accuracy'])} / {_pct(t['miou'])} ({entry['tta']['poses']} poses)"
 
 
 def restricted_shape_accuracy(p: Any, row: int) -> float:
