@@ -239,9 +239,11 @@ def train_experiment(
     device = rank_device(choose_device(device))
     dist = init_distributed(device)
     quiet = quiet or not dist.is_main
+    validate = config.val_fraction > 0  # 0: the whole training split, no validation
     splits = open_splits(
         config,
         representations,
+        names=("train", "val", "test") if validate else ("train", "test"),
         progress=not quiet and sys.stderr.isatty(),
         workers=workers,
         augment_train=True,
@@ -269,9 +271,20 @@ def train_experiment(
     )
     trainer.run.write_json(LABELS_FILE, {"task": config.task, "names": list(names)})
     t0 = time.perf_counter()
-    result = trainer.fit(train, splits.datasets["val"], resume=run_dir / "last.pt" if resume else None)
+    result = trainer.fit(
+        train, splits.datasets["val"] if validate else None, resume=run_dir / "last.pt" if resume else None
+    )
+    best_epoch = result.best_epoch
+    if not validate:  # nothing to choose on: the last epoch's weights are the run's weights
+        from geolearn.train.checkpoint import copy_atomic
+
+        if dist_info().is_main:
+            copy_atomic(trainer.run.last, trainer.run.best)
+        best_epoch = result.epochs - 1
     t1 = time.perf_counter()
-    test = trainer.evaluate(splits.datasets["test"])  # best-on-validation weights (fit loaded them)
+    test = trainer.evaluate(
+        splits.datasets["test"]
+    )  # best-on-validation weights (fit loaded them), or the last
     t2 = time.perf_counter()
     best_val = result.history[result.best_epoch] if result.best_epoch is not None else {}
     report = {
@@ -284,7 +297,7 @@ def train_experiment(
         "failed_shapes": splits.failures,
         "epochs": result.epochs,
         "stopped_early": result.stopped_early,
-        "best_epoch": result.best_epoch,
+        "best_epoch": best_epoch,
         "monitor": config.train.monitor,
         "val": {k[4:]: v for k, v in best_val.items() if k.startswith("val/")},
         "test": test,

@@ -160,7 +160,9 @@ class ExperimentConfig:
     max_shapes: Union[int, None] = None
     # Fraction of the training split carved out (seeded, stratified) for validation: model selection
     # and early stopping never look at the test split. 0.2 keeps >= 3 shapes per LabeledDB category.
-    # (The embedded dataset generates its own validation shapes instead.)
+    # (The embedded dataset generates its own validation shapes instead.) 0: no validation — train on
+    # the whole training split for the configured epochs (chosen beforehand on a validation run) and
+    # keep the last epoch's weights as best.pt.
     val_fraction: float = 0.2
     # Seeds the validation split (and which shapes the embedded dataset generates). Separate from
     # the training seed, so runs with different seeds are compared on the same data.
@@ -181,8 +183,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         _check_types(self)
         _choice("task", self.task, TASKS)
-        if not 0 < self.val_fraction < 1:
-            raise OptionError(f"option val_fraction: must be in (0, 1), got {self.val_fraction}")
+        if not 0 <= self.val_fraction < 1:
+            raise OptionError(f"option val_fraction: must be in [0, 1), got {self.val_fraction}")
         if self.split_seed < 0:
             raise OptionError(f"option split_seed: must be >= 0, got {self.split_seed}")
         if self.max_shapes is not None and self.max_shapes < 1:

@@ -240,3 +240,23 @@ def test_augmentation_that_cannot_apply_is_a_one_line_error(tmp_path, capsys):
     assert code == 2, err
     assert err.startswith("geolearn train: error: ") and "cannot transform views" in err
     assert err.count("\n") == 1
+
+
+def test_without_validation_the_last_epoch_is_the_run(tmp_path, capsys):
+    """val_fraction=0: no validation split is opened, best.pt holds the last epoch's weights, and
+    eval scores exactly what training scored on the test split."""
+    out = tmp_path / "noval"
+    report = train(
+        capsys,
+        *("--encoder", "pointnet", "--epochs", "2", "--out", str(out), "--set", "val_fraction=0"),
+        *TINY,
+    )
+    assert "val" not in report["shapes"] and report["val"] == {}
+    assert report["best_epoch"] == 1 and report["epochs"] == 2
+    best = torch.load(out / "best.pt", weights_only=False)
+    last = torch.load(out / "last.pt", weights_only=False)
+    assert all(torch.equal(best["model"][k], last["model"][k]) for k in last["model"])
+    code = main(["eval", str(out), "--json", "--quiet"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["metrics"]["accuracy"] == report["test"]["accuracy"]
+    assert all("val/accuracy" not in row for row in json.loads((out / "metrics.json").read_text()))
