@@ -183,19 +183,10 @@ def _row(name: str, report: dict[str, Any], entry: dict[str, Any]) -> list[str]:
 
 def _tta(name: str, run: Path, device: str) -> dict[str, Any]:
     """Score ``run`` on its test split with test-time augmentation (``geolearn eval --tta``)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "geolearn",
-        "eval",
-        str(run),
-        "--tta",
-        "--json",
-        "--quiet",
-        "--out",
-        str(run),
-    ]
-    cmd += ["--device", device]
+    where = _rel(run)  # commands run from the project root
+    cmd = [sys.executable, "-m", "geolearn", "eval", where, "--tta", "--json", "--quiet", "--out", where]
+    if device != "auto":
+        cmd += ["--device", device]
     print(f"    {name}: {_display(cmd)}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
