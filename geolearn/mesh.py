@@ -488,8 +488,10 @@ def normalize(mesh: Mesh, method: str = "unit_sphere") -> Mesh:
         method: ``"unit_sphere"`` — centre the bounding box at the origin and scale so the farthest
             vertex lies at distance 1; ``"unit_cube"`` — centre the bounding box and scale its longest
             side to 1 (fits in ``[-0.5, 0.5]^3``); ``"pca"`` — turn the surface's principal axes
-            (:func:`principal_frame`) onto x, y, z (x the longest), then ``"unit_sphere"``: one pose
-            for meshes stored in any orientation (e.g. the labeled PSB); ``"none"`` — unchanged copy.
+            (:func:`principal_frame`) onto x, y, z (x of the largest variance), then ``"unit_sphere"``:
+            one pose for meshes stored in any orientation (e.g. the labeled PSB); when that frame
+            mirrors the mesh, the winding of every face is reversed too, so face normals stay on the
+            side they were (outward stays outward); ``"none"`` — unchanged copy.
     """
     check_usable(mesh)
     v = mesh.vertices
@@ -498,7 +500,10 @@ def normalize(mesh: Mesh, method: str = "unit_sphere") -> Mesh:
     if method == "pca":
         centre, axes = principal_frame(mesh)
         v = (v - centre) @ axes.T  # (V, 3) in the principal frame
-        mesh = mesh.replace(vertices=v)
+        faces = mesh.faces
+        if np.linalg.det(axes) < 0:  # a mirror: reverse the winding, so that normals keep their side
+            faces = np.ascontiguousarray(faces[:, ::-1])
+        mesh = mesh.replace(vertices=v, faces=faces)
         method = "unit_sphere"
     used = v[np.unique(mesh.faces)]
     centre = 0.5 * (used.min(0) + used.max(0))

@@ -137,9 +137,16 @@ def test_pca_normalisation_gives_one_pose_whatever_the_input_pose(mirror: bool) 
     want = normalize(m, "pca")
     for seed in range(3):
         q = _random_pose(seed, mirror)
-        moved = m.replace(vertices=(m.vertices @ q.T) * 3.7 + [5.0, -2.0, 9.0])
+        faces = m.faces[:, ::-1] if mirror else m.faces  # a mirror image, still outward
+        moved = m.replace(
+            vertices=(m.vertices @ q.T) * 3.7 + [5.0, -2.0, 9.0], faces=np.ascontiguousarray(faces)
+        )
         got = normalize(moved, "pca")
         np.testing.assert_allclose(got.vertices, want.vertices, atol=1e-9)
+        # outward normals stay outward: a mirror reverses the winding (positive signed volume)
+        tri = got.vertices[got.faces]
+        assert np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() > 0
+        np.testing.assert_allclose(got.face_areas, want.face_areas, rtol=1e-9)
     extent = want.vertices.max(0) - want.vertices.min(0)
     assert extent[0] > extent[1] > extent[2]  # the long side on x
     assert np.linalg.norm(want.vertices, axis=1).max() == pytest.approx(1.0)

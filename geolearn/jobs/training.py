@@ -282,9 +282,8 @@ def train_experiment(
             copy_atomic(trainer.run.last, trainer.run.best)
         best_epoch = result.epochs - 1
     t1 = time.perf_counter()
-    test = trainer.evaluate(
-        splits.datasets["test"]
-    )  # best-on-validation weights (fit loaded them), or the last
+    # the best-on-validation weights (fit loaded them), or the last epoch's without validation
+    test = trainer.evaluate(splits.datasets["test"])
     t2 = time.perf_counter()
     best_val = result.history[result.best_epoch] if result.best_epoch is not None else {}
     report = {
