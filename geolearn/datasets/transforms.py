@@ -36,10 +36,10 @@ TRANSFORMS: dict[str, Any] = {}
 
 # Keys holding 3D positions or directions in the normalised frame; a rotation applies to all of them.
 _VECTOR_KEYS = ("points", "normals", "face_centroids")
-# Keys a rotation of points cannot follow (they would no longer match the rotated points).
-_GRID_KEYS = ("voxels", "views", "view_face")
 # Images rendered from fixed cameras: no symmetry of the points can be applied to them.
 _IMAGE_KEYS = ("views", "view_face")
+# Keys a rotation of points cannot follow (they would no longer match the rotated points).
+_GRID_KEYS = ("voxels", *_IMAGE_KEYS)
 
 
 def register_transform(name: str) -> Callable[[T], T]:

@@ -121,12 +121,12 @@ def evaluate_run(
     ds = opened.datasets[split]
     have = tuple(ds.label_names or ()) if config.task == "segment" else tuple(ds.class_names)
     check_names(config.data or "the embedded dataset", have, run.names, config.task)
-    model = load_model(run, collate_shapes([ds[0]]), device)
+    sample = ds[0]
+    model = load_model(run, collate_shapes([sample]), device)
     if tta:
         from geolearn.nn.tta import SymmetryAverage
         from geolearn.train.tasks import get_task
 
-        sample = ds[0]
         if "views" in sample:
             raise OptionError(
                 f"--tta: {config.encoder} reads rendered views, which no symmetry of the shape can move"
