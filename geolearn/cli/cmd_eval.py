@@ -6,6 +6,7 @@
     geolearn eval runs/pointnet --split val --json
     geolearn eval runs/pointnet --data /elsewhere/ModelNet10.zip --out runs/pointnet/eval
     geolearn eval runs/voxunet --tta                     # averaged over symmetries of the cube
+    geolearn eval runs/voxunet --tta --smooth            # and smoothed over each mesh's faces
 
 Rebuilds the split from the run's ``config.yaml`` exactly as training did and prints the metrics,
 per-class accuracy (or per-part IoU) and the confusion matrix (rows true, columns predicted;
@@ -49,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="test-time augmentation: average the predictions over the symmetries of the cube of the "
         "run's symmetry augmentation (all 48 without one; that many times the time)",
     )
+    p.add_argument(
+        "--smooth",
+        action="store_true",
+        help="segmentation: smooth each mesh's per-face probabilities over its faces (label propagation "
+        "that stops at concave creases) before taking the most probable part",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -69,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         workers=args.workers,
         tta=args.tta,
+        smooth=args.smooth,
     )
     out = to_json(result.to_dict())
     if args.out is not None:
@@ -77,13 +85,15 @@ def run(args: argparse.Namespace) -> int:
         from geolearn.viz.plots import plot_confusion
 
         args.out.mkdir(parents=True, exist_ok=True)
-        stem = f"{args.split}-tta" if args.tta else args.split
+        stem = args.split + ("-tta" if args.tta else "") + ("-smooth" if args.smooth else "")
         (args.out / f"eval-{stem}.json").write_text(json.dumps(out, indent=2) + "\n")
         plot_confusion(
             result.metrics["confusion"],
             result.names,
             args.out / f"confusion-{stem}.png",
-            title=f"{result.encoder}, {args.split} split" + (f", {result.poses} poses" if args.tta else ""),
+            title=f"{result.encoder}, {args.split} split"
+            + (f", {result.poses} poses" if args.tta else "")
+            + (", smoothed" if args.smooth else ""),
         )
     if args.json:
         emit_json(out)
@@ -103,6 +113,7 @@ def format_result(r: dict[str, Any]) -> str:
         f"{r['encoder']} {r['task']} on {r['data'] or 'the embedded dataset'}, {r['split']} split "
         f"({r['shapes']} shapes), weights {r['checkpoint']}"
         + (f", averaged over {r['poses']} symmetries of the cube" if r.get("tta") else "")
+        + (", smoothed over each mesh's faces" if r.get("smooth") else "")
     ]
     if r["failed_shapes"]:
         lines.append(f"skipped {len(r['failed_shapes'])} unreadable shapes (see --json)")

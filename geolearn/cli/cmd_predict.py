@@ -57,6 +57,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="segmentation over several categories: the meshes' category (only its parts are predicted; "
         "required when the run was trained with restrict_to_category)",
     )
+    p.add_argument(
+        "--tta",
+        action="store_true",
+        help="average over the symmetries of the cube the run was trained with (all 48 without any)",
+    )
+    p.add_argument(
+        "--smooth",
+        action="store_true",
+        help="segmentation: smooth each mesh's per-face probabilities over its faces before labelling",
+    )
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:N], mps")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -78,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         image_size=args.image_size,
         progress=sys.stderr.isatty(),
         category=args.category,
+        tta=args.tta,
+        smooth=args.smooth,
     )
     if args.json:
         emit_json(to_json(result.to_dict()))

@@ -22,7 +22,7 @@ from geolearn.jobs.training import check_names, experiment_representations, open
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["EVAL_SPLITS", "EvalResult", "evaluate_run"]
+__all__ = ["EVAL_SPLITS", "EvalResult", "evaluate_run", "smoothed_metrics", "symmetry_average"]
 
 EVAL_SPLITS = ("train", "val", "test", "all")
 
@@ -42,6 +42,9 @@ class EvalResult:
             columns predicted; face areas for segmentation).
         seconds: wall time (preprocessing included).
         tta: the predictions were averaged over the symmetries of the cube (``poses`` of them).
+        smooth: the per-face probabilities were smoothed over each mesh's faces before scoring
+            (:func:`geolearn.geometry.propagation.smooth_face_probabilities`, default options); the
+            metrics then have no ``loss`` and no ``point_accuracy`` (they are about points).
     """
 
     run_dir: Path
@@ -57,6 +60,7 @@ class EvalResult:
     seconds: float
     tta: bool = False
     poses: int = 1
+    smooth: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (paths as strings)."""
@@ -76,6 +80,7 @@ def evaluate_run(
     progress: bool = False,
     workers: int | None = None,
     tta: bool = False,
+    smooth: bool = False,
 ) -> EvalResult:
     """Score the run in ``run_dir`` on ``split`` of its data (or of ``data``).
 
@@ -92,10 +97,13 @@ def evaluate_run(
         tta: average the predictions over symmetries of the cube (:class:`~geolearn.nn.tta.SymmetryAverage`):
             those of the run's ``symmetry`` augmentation (e.g. the 8 mirror images for
             ``{symmetry: {permute: false}}``), else all 48.
+        smooth: segmentation only: smooth each mesh's per-face probabilities over its faces
+            (label propagation, :func:`geolearn.geometry.propagation.smooth_face_probabilities`)
+            before taking the argmax; combines with ``tta`` (which averages first).
 
     Raises:
         OptionError: bad run directory, split or batch size; ``tta`` with a run on rendered views or on
-            orientation-free descriptors. DatasetError: ``data`` cannot be read or
+            orientation-free descriptors; ``smooth`` with a classification run. DatasetError: ``data`` cannot be read or
         has other label names.
     """
     from geolearn.datasets import collate_shapes, detect_kind
@@ -106,6 +114,8 @@ def evaluate_run(
         raise OptionError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
     run = read_run(run_dir, checkpoint)
     config = run.config
+    if smooth and config.task != "segment":
+        raise OptionError(f"--smooth: {run.path} is a {config.task} run; smoothing is for per-face labels")
     if data is not None:
         data = str(data)
         same_kind = detect_kind(data) == detect_kind(config.data)
@@ -124,24 +134,11 @@ def evaluate_run(
     sample = ds[0]
     model = load_model(run, collate_shapes([sample]), device)
     if tta:
-        from geolearn.nn.tta import SymmetryAverage
-        from geolearn.train.tasks import get_task
-
-        if "views" in sample:
-            raise OptionError(
-                f"--tta: {config.encoder} reads rendered views, which no symmetry of the shape can move"
-            )
-        if "descriptor" in sample or "face_features" in sample:
-            raise OptionError(
-                f"--tta: {config.encoder} reads orientation-free descriptors: every pose gives the same prediction"
-            )
-        restrict = get_task(config.task).restrict if config.train.restrict_to_category else None
-        trained_poses = config.augment.get("symmetry") or {}  # the run's symmetry augmentation, else all 48
-        model = SymmetryAverage(model, restrict=restrict, **trained_poses)
+        model = symmetry_average(model, config, sample, config.train.restrict_to_category)
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
-    metrics = trainer.evaluate(ds)
+    metrics = smoothed_metrics(trainer, ds) if smooth else trainer.evaluate(ds)
     return EvalResult(
         run_dir=run.path,
         checkpoint=run.checkpoint,
@@ -156,4 +153,65 @@ def evaluate_run(
         seconds=time.perf_counter() - t0,
         tta=tta,
         poses=len(model.symmetries) if tta else 1,
+        smooth=smooth,
     )
+
+
+def symmetry_average(model: torch.nn.Module, config: Any, sample: dict[str, Any], restrict: bool) -> Any:
+    """``model`` wrapped in :class:`~geolearn.nn.tta.SymmetryAverage` over the poses of the run's
+    ``symmetry`` augmentation (all 48 without one), each pose's logits restricted to the shape's
+    category (the batch's ``part_mask``) when ``restrict``.
+
+    Raises:
+        OptionError: the run reads rendered views (no symmetry of the points moves them) or
+            orientation-free descriptors (every pose gives the same prediction).
+    """
+    from geolearn.nn.tta import SymmetryAverage
+    from geolearn.train.tasks import get_task
+
+    if "views" in sample:
+        raise OptionError(
+            f"--tta: {config.encoder} reads rendered views, which no symmetry of the shape can move"
+        )
+    if "descriptor" in sample or "face_features" in sample:
+        raise OptionError(
+            f"--tta: {config.encoder} reads orientation-free descriptors: every pose gives the same prediction"
+        )
+    trained_poses = config.augment.get("symmetry") or {}  # the run's symmetry augmentation, else all 48
+    mask = get_task(config.task).restrict if restrict else None
+    return SymmetryAverage(model, restrict=mask, **trained_poses)
+
+
+def smoothed_metrics(trainer: Any, ds: Any) -> dict[str, Any]:
+    """The segmentation metrics of ``trainer``'s model on ``ds`` with every mesh's per-face
+    probabilities smoothed over its faces first (the trainer's face pooling and category mask)."""
+    import numpy as np
+    import torch
+
+    from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
+    from geolearn.train import metrics as m
+
+    preds = trainer.predict(ds)
+    k = preds.logits.shape[1]
+    ptr = preds.ptr.tolist()
+    labels, truth, areas = [], [], []
+    for row, index in enumerate(preds.index.tolist()):
+        mesh = ds.load_mesh(index)
+        sample = ds[index]
+        f = int(sample["face_labels"].numel())
+        if mesh.num_faces != f or ptr[row + 1] - ptr[row] != f:
+            raise OptionError(f"{sample['source']}: {mesh.num_faces} faces read, {f} labelled")
+        p = torch.softmax(preds.logits[ptr[row] : ptr[row + 1]].double(), dim=1).numpy()
+        q = smooth_face_probabilities(p, face_graph(mesh))
+        labels.append(torch.from_numpy(np.argmax(q, axis=1)))
+        truth.append(sample["face_labels"])
+        areas.append(sample["face_areas"])
+    face_pred, face_true, area = torch.cat(labels), torch.cat(truth), torch.cat(areas)
+    face_ptr = torch.tensor([0] + [len(t) for t in truth]).cumsum(0)
+    shape_acc = m.per_shape_accuracy(face_pred, face_true, area, face_ptr)
+    stats = {
+        "face_confusion": m.confusion_matrix(face_pred, face_true, k, weight=area),
+        "shape_accuracy_sum": shape_acc.nan_to_num(0.0).sum(),
+        "shapes": (~shape_acc.isnan()).sum(),
+    }
+    return trainer.task.summarize(stats)

@@ -226,6 +226,8 @@ def predict_meshes(
     image_size: int = 160,
     progress: bool = False,
     category: str | None = None,
+    tta: bool = False,
+    smooth: bool = False,
 ) -> PredictResult:
     """Predict with the run in ``run_dir`` on the mesh files ``meshes``.
 
@@ -242,6 +244,12 @@ def predict_meshes(
         category: segmentation over several categories (labels ``"<Category>/<part>"``): the
             meshes' category; only its parts are predicted. Required for a run trained with
             ``restrict_to_category`` (it never learned to rule out other categories' parts).
+        tta: average the predictions over the symmetries of the cube the run was trained with (as
+            ``geolearn eval --tta``, :func:`geolearn.jobs.evaluate.symmetry_average`).
+        smooth: segmentation: smooth each mesh's per-face probabilities over its faces before taking
+            the most probable part (as ``geolearn eval --smooth``,
+            :func:`geolearn.geometry.propagation.smooth_face_probabilities`; concave and convex read
+            from the file's own face winding).
 
     Raises:
         OptionError: bad run directory or option; MeshError (naming the file): a mesh cannot be read.
@@ -260,6 +268,8 @@ def predict_meshes(
             raise OptionError(f"{name} must be an integer >= {lo}, got {value!r}")
     run = read_run(run_dir, checkpoint)
     config = run.config
+    if smooth and config.task != "segment":
+        raise OptionError(f"--smooth: {run.path} is a {config.task} run; smoothing is for per-face labels")
     mask = _category_mask(run.names, config.task, config.train.restrict_to_category, category)
     loaded = [load_mesh(p) for p in meshes]  # a missing or broken file fails here, named
     representations = experiment_representations(config)
@@ -268,6 +278,10 @@ def predict_meshes(
     normalization = config.dataset_kwargs.get("normalization", "unit_sphere")  # as the run's data
     data = MeshList(loaded, representations, part_mask=mask, normalization=normalization)
     model = load_model(run, collate_shapes([data[0]]), device)
+    if tta:
+        from geolearn.jobs.evaluate import symmetry_average
+
+        model = symmetry_average(model, config, data[0], restrict=mask is not None)
     train_config = dataclasses.replace(config.train, restrict_to_category=mask is not None)
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
@@ -296,7 +310,18 @@ def predict_meshes(
     else:
         out = Path(out_dir) if out_dir is not None else run.path / "predictions"
         result.out_dir = out
-        _write_segments(result, preds, loaded, names, [str(m) for m in meshes], out, num_views, image_size)
+        ptr = preds.ptr.tolist()
+        labels = []
+        for s, mesh in enumerate(loaded):
+            rows = preds.logits[ptr[s] : ptr[s + 1]]  # (F, K), other categories' parts masked
+            if smooth:
+                from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
+
+                p = torch.softmax(rows.double(), dim=1).numpy()
+                labels.append(smooth_face_probabilities(p, face_graph(mesh)).argmax(axis=1).astype(np.int64))
+            else:
+                labels.append(rows.argmax(dim=1).numpy().astype(np.int64))
+        _write_segments(result, labels, loaded, names, [str(m) for m in meshes], out, num_views, image_size)
     if out_dir is not None:
         result.out_dir = Path(out_dir)
         Path(out_dir).mkdir(parents=True, exist_ok=True)
@@ -332,7 +357,7 @@ def _category_mask(
 
 def _write_segments(
     result: PredictResult,
-    preds: Any,
+    face_labels: Sequence[np.ndarray],
     meshes: Sequence[Mesh],
     names: list[str],
     paths: Sequence[str],
@@ -345,9 +370,7 @@ def _write_segments(
     from geolearn.mesh import normalize
     from geolearn.viz.plots import plot_segmentation
 
-    ptr = preds.ptr.tolist()
-    for s, (mesh, stem) in enumerate(zip(meshes, _stems(paths), strict=True)):
-        labels = preds.labels[ptr[s] : ptr[s + 1]].numpy().astype(np.int64)  # (F,)
+    for labels, mesh, stem in zip(face_labels, meshes, _stems(paths), strict=True):
         if len(labels) != len(mesh.faces):  # a bug, not bad input
             raise AssertionError(f"{mesh.source}: {len(labels)} predictions for {len(mesh.faces)} faces")
         area = mesh.face_areas

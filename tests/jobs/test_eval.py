@@ -151,3 +151,41 @@ def test_eval_tta_averages_over_the_poses_the_run_was_trained_on(quick_demo: Dem
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     result = evaluate_run(run, device="cpu", tta=True, workers=0)
     assert result.poses == 4 and 0 <= result.metrics["accuracy"] <= 1
+
+
+def test_eval_smooth_scores_the_smoothed_face_labels(quick_demo: DemoRun, capsys, tmp_path, monkeypatch):
+    """--smooth: the trainer's per-face probabilities, smoothed per mesh, scored with the trainer's
+    definitions. With the smoothing turned into the identity it reproduces the plain metrics exactly
+    (the plumbing: face pooling, category mask, per-shape accuracy, area-weighted confusion)."""
+    import geolearn.geometry.propagation as propagation
+
+    run = quick_demo.run_dir("segment", "pointnet")
+    plain = evaluate_run(run, device="cpu", workers=0)
+    code, out, err = run_cli(capsys, "eval", run, "--smooth", "--json", "--quiet", "--out", tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["smooth"] is True and plain.smooth is False
+    m = result["metrics"]
+    assert 0 <= m["accuracy"] <= 1 and 0 <= m["miou"] <= 1
+    assert "loss" not in m and "point_accuracy" not in m  # those are about the sampled points
+    assert np.sum(m["confusion"]) == pytest.approx(np.sum(plain.metrics["confusion"]), rel=1e-9)
+    assert (tmp_path / "eval-test-smooth.json").exists() and (tmp_path / "confusion-test-smooth.png").exists()
+    calls = []
+
+    def identity(p, graph, **kwargs):
+        calls.append(graph.num_faces)
+        return p
+
+    monkeypatch.setattr(propagation, "smooth_face_probabilities", identity)
+    same = evaluate_run(run, device="cpu", workers=0, smooth=True)
+    assert len(calls) == same.shapes == plain.shapes
+    np.testing.assert_allclose(same.metrics["confusion"], plain.metrics["confusion"], rtol=1e-9, atol=1e-12)
+    assert same.metrics["accuracy"] == pytest.approx(plain.metrics["accuracy"], rel=1e-9)
+    assert same.metrics["miou"] == pytest.approx(plain.metrics["miou"], rel=1e-9)
+    code, text, err = run_cli(capsys, "eval", run, "--smooth", "--tta", "--quiet")
+    assert code == 0 and "smoothed over each mesh's faces" in text and "48 symmetries" in text
+
+
+def test_eval_smooth_of_a_classification_run_is_a_one_line_error(quick_demo: DemoRun, capsys):
+    code, _, err = run_cli(capsys, "eval", quick_demo.run_dir("classify", "pointnet"), "--smooth", "--quiet")
+    assert_one_line_error(code, err, "eval", "--smooth", "classify run")

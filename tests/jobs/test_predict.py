@@ -179,3 +179,31 @@ def test_missing_mesh_and_run_are_one_line_errors(quick_demo: DemoRun, capsys, t
     bad.write_text("OFF\n3 1 0\n0 0 0\n1 0 0\n")
     code, _, err = run_cli(capsys, "predict", run_dir, bad)
     assert_one_line_error(code, err, "predict", str(bad))
+
+
+def test_segment_prediction_with_tta_and_smoothing(quick_demo: DemoRun, capsys, tmp_path):
+    """--tta --smooth: the labels of the pose-averaged, category-restricted probabilities smoothed
+    over the mesh's faces — the same as the model on the dataset's sample, wrapped and smoothed by hand."""
+    from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
+    from geolearn.jobs.evaluate import symmetry_average
+    from geolearn.train import Trainer
+
+    run_dir = quick_demo.run_dir("segment", "pointnet")
+    run, test = _test_split(run_dir)
+    cat = test.class_names[int(test.labels[0])]
+    mesh = test.load_mesh(0)
+    path = write_off(tmp_path / "x.off", mesh.vertices, mesh.faces)
+    code, out, err = run_cli(
+        capsys, "predict", run_dir, path, "--category", cat, "--tta", "--smooth", "--json", "-o", tmp_path / "o"
+    )
+    assert code == 0, err
+    labels = np.asarray(json.loads(out)["predictions"][0]["face_labels"])
+    model = symmetry_average(load_model(run, collate_shapes([test[0]]), "cpu"), run.config, test[0], restrict=True)
+    trainer = Trainer(model, run.config.train, task="segment", run_dir=run.path, device="cpu", progress=False)
+    logits = trainer.predict(torch.utils.data.Subset(test, [0])).logits
+    p = torch.softmax(logits.double(), dim=1).numpy()
+    expected = smooth_face_probabilities(p, face_graph(mesh)).argmax(axis=1)
+    np.testing.assert_array_equal(labels, expected)
+    assert not np.array_equal(expected, logits.argmax(dim=1).numpy())  # both options changed something
+    code, _, err = run_cli(capsys, "predict", quick_demo.run_dir("classify", "pointnet"), path, "--smooth")
+    assert_one_line_error(code, err, "predict", "--smooth", "classify run")
