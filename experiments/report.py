@@ -237,12 +237,14 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         "training reported; **category given** restricts every run's argmax to the shape's category after the "
         "fact (the same numbers for runs trained that way). **with test-time augmentation**: runs trained with the "
         "`symmetry` augmentation scored again by `geolearn eval --tta`, each prediction averaged over the poses "
-        "that augmentation drew (run_all.py records it).",
+        "that augmentation drew; **smoothed**: every segmentation run scored again by `geolearn eval --smooth`, "
+        "each mesh's per-face probabilities smoothed over its faces (label propagation stopping at concave "
+        "creases), and **TTA + smoothed** both (run_all.py records them).",
         "",
         "| experiment | kind | accuracy % (as trained) | mIoU % (as trained) | accuracy % (category given) "
         "| mIoU % (category given) | mean over categories: acc. % / mIoU % (category given) | epochs | fit min "
-        "| with test-time augmentation: acc. % / mIoU % |",
-        "|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| with test-time augmentation: acc. % / mIoU % | smoothed | TTA + smoothed |",
+        "|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in order:
         r = runs[name]["report"]
@@ -251,7 +253,9 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         lines.append(
             f"| {name} | {_kind(r['encoder'])} | {_pct(s['accuracy'])} | {_pct(s['miou'])} | "
             f"{_pct(c['accuracy'])} | {_pct(c['miou'])} | {_pct(cm['accuracy'])} / {_pct(cm['miou'])} | "
-            f"{r['epochs']} (best {r['best_epoch']}) | {r['seconds']['fit'] / 60:.1f} | {_tta(runs[name])} |"
+            f"{r['epochs']} (best {r['best_epoch']}) | {r['seconds']['fit'] / 60:.1f} | "
+            + " | ".join(_extra(runs[name], k) for k in ("tta", "smooth", "tta_smooth"))
+            + " |"
         )
     lines += ["", "### Per category (category given): accuracy % / mIoU %", ""]
     lines.append("| category | test meshes | " + " | ".join(order) + " |")
@@ -307,12 +311,13 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
     return lines
 
 
-def _tta(entry: dict[str, Any]) -> str:
-    """The test scores with test-time augmentation run_all.py recorded (runs with symmetry augmentation)."""
-    t = entry.get("tta", {}).get("test")
+def _extra(entry: dict[str, Any], key: str) -> str:
+    """An extra test score run_all.py recorded (``tta``, ``smooth``, ``tta_smooth``), or a dash."""
+    t = entry.get(key, {}).get("test")
     if not t:
         return "—"
-    return f"{_pct(t['accuracy'])} / {_pct(t['miou'])} ({entry['tta']['poses']} poses)"
+    poses = entry[key]["poses"]
+    return f"{_pct(t['accuracy'])} / {_pct(t['miou'])}" + (f" ({poses} poses)" if poses > 1 else "")
 
 
 def restricted_shape_accuracy(p: Any, row: int) -> float:

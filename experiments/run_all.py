@@ -22,10 +22,15 @@ Each experiment is one YAML config in the format ``geolearn train --config`` rea
   mean IoU, parameters, epochs, fit time, wall time) with, for every row, the exact command, seed,
   commit, date, wall time and machine load that produced it; ``results.json`` — the same, and more.
 
-Experiments whose config augments with ``symmetry`` are also scored with test-time augmentation,
-``python -m geolearn eval <results>/<name> --tta --json --quiet --out <results>/<name>`` (the test
-split, predictions averaged over the poses the run was trained on), recorded beside the plain
-score; ``--tta-only`` does just that for runs already trained.
+Extra test scores, recorded beside the plain one (``python -m geolearn eval <results>/<name> ... --json
+--quiet --out <results>/<name>``, on the test split):
+
+- ``--tta`` for experiments whose config augments with ``symmetry`` (predictions averaged over the
+  poses the run was trained on);
+- ``--smooth`` for segmentation experiments (per-face probabilities smoothed over each mesh's
+  faces), and ``--tta --smooth`` when both apply.
+
+``--extra-scores-only`` (alias ``--tta-only``) computes just those for runs already trained.
 
 ``--smoke`` also estimates how long one epoch of the full data takes and how many epochs fit in
 ``--budget-minutes`` (default 30) of training: from the time of the last smoke epoch (use
@@ -181,10 +186,35 @@ def _row(name: str, report: dict[str, Any], entry: dict[str, Any]) -> list[str]:
     ]
 
 
-def _tta(name: str, run: Path, device: str) -> dict[str, Any]:
-    """Score ``run`` on its test split with test-time augmentation (``geolearn eval --tta``)."""
+# the extra test scores: entry key -> geolearn eval options
+EXTRA_SCORES = {"tta": ("--tta",), "smooth": ("--smooth",), "tta_smooth": ("--tta", "--smooth")}
+EXTRA_HEADERS = {"tta": "with test-time augmentation", "smooth": "smoothed", "tta_smooth": "TTA + smoothed"}
+
+
+def _extra_scores(config: Path, task: str) -> list[str]:
+    """Which :data:`EXTRA_SCORES` an experiment gets: TTA with symmetry augmentation, smoothing for
+    segmentation, both when both apply."""
+    keys = ["tta"] if _augments_symmetry(config) else []
+    if task == "segment":
+        keys += ["smooth", "tta_smooth"] if keys else ["smooth"]
+    return keys
+
+
+def _extra_score(name: str, run: Path, device: str, key: str) -> dict[str, Any]:
+    """Score ``run`` on its test split with ``geolearn eval`` and the options of ``EXTRA_SCORES[key]``."""
     where = _rel(run)  # commands run from the project root
-    cmd = [sys.executable, "-m", "geolearn", "eval", where, "--tta", "--json", "--quiet", "--out", where]
+    cmd = [
+        sys.executable,
+        "-m",
+        "geolearn",
+        "eval",
+        where,
+        *EXTRA_SCORES[key],
+        "--json",
+        "--quiet",
+        "--out",
+        where,
+    ]
     if device != "auto":
         cmd += ["--device", device]
     print(f"    {name}: {_display(cmd)}", file=sys.stderr, flush=True)
@@ -224,22 +254,18 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
             continue
         lines += [f"## {task}", ""]
         headers = ["experiment", "encoder", first, second, "parameters", "epochs", "fit min", "wall min"]
-        tta = any("test" in e.get("tta", {}) for _, e in rows)
-        if tta:
-            headers.append("with test-time augmentation")
+        extras = [k for k in EXTRA_SCORES if any("test" in e.get(k, {}) for _, e in rows)]
+        headers += [EXTRA_HEADERS[k] for k in extras]
         if smoke:
             headers += ["est. full epoch min", f"epochs in {entries[rows[0][0]]['budget_minutes']} min"]
         table = []
         for name, e in rows:
             row = _row(name, e["report"], e)
-            if tta:
-                t = e.get("tta", {}).get("test")
-                second_key = "mean_class_accuracy" if task == "classify" else "miou"
-                row.append(
-                    f"{100 * t['accuracy']:.1f} / {100 * t[second_key]:.1f} ({e['tta']['poses']} poses)"
-                    if t
-                    else "—"
-                )
+            second_key = "mean_class_accuracy" if task == "classify" else "miou"
+            for k in extras:
+                t = e.get(k, {}).get("test")
+                poses = f" ({e[k]['poses']} poses)" if t and e[k]["poses"] > 1 else ""
+                row.append(f"{100 * t['accuracy']:.1f} / {100 * t[second_key]:.1f}{poses}" if t else "—")
             if smoke:
                 est = e["estimate"]
                 row += [f"{est['full_epoch_minutes']:.1f}", str(est["epochs_in_budget"])]
@@ -253,10 +279,10 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
                 + (f"CPU time {e['cpu_seconds']:.0f} s " if "cpu_seconds" in e else "CPU time not recorded ")
                 + f"(torch threads: {e.get('torch_threads', 'default')}), load average {e['load_average']}. "
                 + (f"*{e['note']}.* " if e.get("note") else "")
-                + (
-                    f"Test-time augmentation: `{e['tta']['command']}` ({e['tta'].get('wall_seconds', 0):.0f} s). "
-                    if e.get("tta")
-                    else ""
+                + "".join(
+                    f"{EXTRA_HEADERS[k].capitalize()}: `{e[k]['command']}` ({e[k].get('wall_seconds', 0):.0f} s). "
+                    for k in EXTRA_SCORES
+                    if e.get(k)
                 )
                 + figs,
             ]
@@ -304,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--device", default="auto", help="passed to geolearn train")
     parser.add_argument(
+        "--extra-scores-only",
         "--tta-only",
+        dest="extra_only",
         action="store_true",
-        help="no training: score the finished runs of configs with symmetry augmentation with --tta",
+        help="no training: the extra test scores (--tta, --smooth) of finished runs",
     )
     args = parser.parse_args(argv)
 
@@ -325,17 +353,19 @@ def main(argv: list[str] | None = None) -> int:
     entries: dict[str, dict[str, Any]] = json.loads(summary.read_text()) if summary.is_file() else {}
     commit = git_commit(ROOT)
     status = 0
-    if args.tta_only:
+    if args.extra_only:
         for config in configs:
             name = config.stem
-            if not _augments_symmetry(config) or "report" not in entries.get(name, {}):
-                print(f"{name}: no finished run with symmetry augmentation; skipped", file=sys.stderr)
+            keys = _extra_scores(config, entries.get(name, {}).get("report", {}).get("task", ""))
+            if not keys or "report" not in entries.get(name, {}):
+                print(f"{name}: no finished run with extra scores; skipped", file=sys.stderr)
                 continue
-            tta = _tta(name, results_dir / name, args.device)
-            status |= int("error" in tta)
-            entries = json.loads(summary.read_text())  # merge with what parallel runs wrote
-            entries[name]["tta"] = tta
-            _write_results(results_dir, entries, args.smoke)
+            for key in keys:
+                score = _extra_score(name, results_dir / name, args.device, key)
+                status |= int("error" in score)
+                entries = json.loads(summary.read_text())  # merge with what parallel runs wrote
+                entries[name][key] = score
+                _write_results(results_dir, entries, args.smoke)
         return status
     for i, config in enumerate(configs, 1):
         name = config.stem
@@ -376,9 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                     config, data_dir, report, results_dir / name, args.budget_minutes
                 )
                 entry["estimate"]["configured_epochs"] = values.get("epochs")
-            if _augments_symmetry(config):
-                entry["tta"] = _tta(name, results_dir / name, args.device)
-                status |= int("error" in entry["tta"])
+            for key in _extra_scores(config, report["task"]):
+                entry[key] = _extra_score(name, results_dir / name, args.device, key)
+                status |= int("error" in entry[key])
             t = report["test"]
             score = t.get("mean_class_accuracy") if report["task"] == "classify" else t.get("miou")
             print(

@@ -130,7 +130,9 @@ def smooth_face_probabilities(
     if isinstance(strength, bool) or not (0.0 <= float(strength) < 1.0):
         raise OptionError(f"smoothing strength must be in [0, 1), got {strength!r}")
     if concave_scale is not None and not (float(concave_scale) > 0 and math.isfinite(concave_scale)):
-        raise OptionError(f"smoothing concave_scale must be positive (radians) or None, got {concave_scale!r}")
+        raise OptionError(
+            f"smoothing concave_scale must be positive (radians) or None, got {concave_scale!r}"
+        )
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 1:
         raise OptionError(f"smoothing iterations must be a positive integer, got {iterations!r}")
     if strength == 0 or len(graph.pairs) == 0:

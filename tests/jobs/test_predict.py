@@ -194,11 +194,23 @@ def test_segment_prediction_with_tta_and_smoothing(quick_demo: DemoRun, capsys, 
     mesh = test.load_mesh(0)
     path = write_off(tmp_path / "x.off", mesh.vertices, mesh.faces)
     code, out, err = run_cli(
-        capsys, "predict", run_dir, path, "--category", cat, "--tta", "--smooth", "--json", "-o", tmp_path / "o"
+        capsys,
+        "predict",
+        run_dir,
+        path,
+        "--category",
+        cat,
+        "--tta",
+        "--smooth",
+        "--json",
+        "-o",
+        tmp_path / "o",
     )
     assert code == 0, err
     labels = np.asarray(json.loads(out)["predictions"][0]["face_labels"])
-    model = symmetry_average(load_model(run, collate_shapes([test[0]]), "cpu"), run.config, test[0], restrict=True)
+    model = symmetry_average(
+        load_model(run, collate_shapes([test[0]]), "cpu"), run.config, test[0], restrict=True
+    )
     trainer = Trainer(model, run.config.train, task="segment", run_dir=run.path, device="cpu", progress=False)
     logits = trainer.predict(torch.utils.data.Subset(test, [0])).logits
     p = torch.softmax(logits.double(), dim=1).numpy()
