@@ -147,13 +147,17 @@ def test_segment_prediction_defaults_to_the_run_directory(quick_demo: DemoRun, c
     assert "faces —" in out
 
 
-def test_segment_prediction_with_the_category_given(quick_demo: DemoRun, capsys, tmp_path):
-
-    run_dir = quick_demo.run_dir("segment", "pointnet")
+def _first_test_mesh(run_dir, tmp_path):
+    """The run, its test split, the category and mesh of its first test shape, that mesh as x.off."""
     run, test = _test_split(run_dir)
-    cat = test.class_names[int(test.labels[0])]
     mesh = test.load_mesh(0)
     path = write_off(tmp_path / "x.off", mesh.vertices, mesh.faces)
+    return run, test, test.class_names[int(test.labels[0])], mesh, path
+
+
+def test_segment_prediction_with_the_category_given(quick_demo: DemoRun, capsys, tmp_path):
+    run_dir = quick_demo.run_dir("segment", "pointnet")
+    run, _, cat, _, path = _first_test_mesh(run_dir, tmp_path)
     code, out, err = run_cli(
         capsys, "predict", run_dir, path, "--category", cat, "--json", "-o", tmp_path / "o"
     )
@@ -189,10 +193,7 @@ def test_segment_prediction_with_tta_and_smoothing(quick_demo: DemoRun, capsys, 
     from geolearn.train import Trainer
 
     run_dir = quick_demo.run_dir("segment", "pointnet")
-    run, test = _test_split(run_dir)
-    cat = test.class_names[int(test.labels[0])]
-    mesh = test.load_mesh(0)
-    path = write_off(tmp_path / "x.off", mesh.vertices, mesh.faces)
+    run, test, cat, mesh, path = _first_test_mesh(run_dir, tmp_path)
     code, out, err = run_cli(
         capsys,
         "predict",
