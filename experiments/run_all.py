@@ -30,7 +30,8 @@ Extra test scores, recorded beside the plain one (``python -m geolearn eval <res
 - ``--smooth`` for segmentation experiments (per-face probabilities smoothed over each mesh's
   faces), and ``--tta --smooth`` when both apply.
 
-``--extra-scores-only`` (alias ``--tta-only``) computes just those for runs already trained.
+``--extra-scores-only`` (alias ``--tta-only``) computes just those for runs already trained (the
+ones not recorded yet).
 
 ``--smoke`` also estimates how long one epoch of the full data takes and how many epochs fit in
 ``--budget-minutes`` (default 30) of training: from the time of the last smoke epoch (use
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tta-only",
         dest="extra_only",
         action="store_true",
-        help="no training: the extra test scores (--tta, --smooth) of finished runs",
+        help="no training: the extra test scores (--tta, --smooth) of finished runs not recorded yet",
     )
     args = parser.parse_args(argv)
 
@@ -361,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: no finished run with extra scores; skipped", file=sys.stderr)
                 continue
             for key in keys:
+                if "test" in entries[name].get(key, {}):
+                    continue  # scored already
                 score = _extra_score(name, results_dir / name, args.device, key)
                 status |= int("error" in score)
                 entries = json.loads(summary.read_text())  # merge with what parallel runs wrote
