@@ -44,7 +44,13 @@ def test_run_all_scores_the_extra_variants_each_config_calls_for(tmp_path: Path)
     assert run_all._extra_scores(sym, "classify") == ["tta"]
     assert run_all._extra_scores(plain, "segment") == ["smooth"]
     assert run_all._extra_scores(plain, "classify") == []
-    report = {"task": "segment", "encoder": "voxunet", "test": {"accuracy": 0.5, "miou": 0.25}, "parameters": 10, "epochs": 2}
+    report = {
+        "task": "segment",
+        "encoder": "voxunet",
+        "test": {"accuracy": 0.5, "miou": 0.25},
+        "parameters": 10,
+        "epochs": 2,
+    }
     report |= {"best_epoch": 1, "seconds": {"fit": 60.0}}
     entry = {"report": report, "figures": [], "command": "c", "seed": 0, "commit": "x", "date": "d"}
     entry |= {"wall_seconds": 60.0, "load_average": [0, 0, 0]}
