@@ -60,7 +60,8 @@ class FaceGraph:
 
 def face_graph(mesh: Mesh) -> FaceGraph:
     """The :class:`FaceGraph` of ``mesh``. Edges used by one face (borders) or by more than two
-    (non-manifold) link nothing; degenerate faces (zero area) are linked with angle 0."""
+    (non-manifold) link nothing; a degenerate face (zero area, no normal) meets its neighbours at
+    angle π/2 and never concavely, so its edges weigh their length only."""
     v = np.asarray(mesh.vertices, dtype=np.float64)
     f = np.asarray(mesh.faces, dtype=np.int64)
     topo = edge_topology(f)

@@ -172,3 +172,13 @@ def test_smoothing_on_a_real_labelled_mesh(labeleddb_zip: Path, tmp_path: Path):
     before = accuracy(noisy)
     assert 0.3 < before < 0.6  # independent noise on every face: 44 % of the area right
     assert accuracy(smooth_face_probabilities(noisy, g)) > 0.95  # 99.6 % when measured
+
+
+def test_a_degenerate_face_links_by_edge_length_only():
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [2, 0, 0]], dtype=float)  # face 1 is a segment
+    g = face_graph(Mesh(v, np.array([[0, 1, 2], [1, 0, 3]])))
+    assert g.pairs.tolist() == [[0, 1]] and g.angle[0] == pytest.approx(math.pi / 2)
+    assert not g.concave[0]
+    p = np.array([[0.9, 0.1], [0.5, 0.5]])
+    q = smooth_face_probabilities(p, g, concave_scale=0.2)
+    np.testing.assert_allclose(q, smooth_face_probabilities(p, g, concave_scale=None))
