@@ -115,7 +115,7 @@ def smooth_face_probabilities(
             smoothing stays local, as meant for errors a few faces wide.
 
     Returns:
-        ``(F, K)`` float64, rows summing to 1.
+        ``(F, K)`` float64; rows sum to 1 when those of ``probabilities`` do.
 
     Raises:
         OptionError: shapes that do not match, probabilities that are negative or not finite, or
@@ -128,9 +128,11 @@ def smooth_face_probabilities(
         )
     if not np.isfinite(p).all() or (p < 0).any():
         raise OptionError("smoothing: probabilities must be finite and non-negative")
-    if isinstance(strength, bool) or not (0.0 <= float(strength) < 1.0):
+    if not _is_real(strength) or not (0.0 <= float(strength) < 1.0):
         raise OptionError(f"smoothing strength must be in [0, 1), got {strength!r}")
-    if concave_scale is not None and not (float(concave_scale) > 0 and math.isfinite(concave_scale)):
+    if concave_scale is not None and not (
+        _is_real(concave_scale) and float(concave_scale) > 0 and math.isfinite(concave_scale)
+    ):
         raise OptionError(
             f"smoothing concave_scale must be positive (radians) or None, got {concave_scale!r}"
         )
@@ -153,3 +155,8 @@ def smooth_face_probabilities(
     for _ in range(int(iterations)):
         q = (1.0 - alpha) * p + alpha * (step @ q)
     return q
+
+
+def _is_real(value: object) -> bool:
+    """A real number (not a bool, not a string)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)

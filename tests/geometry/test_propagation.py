@@ -139,6 +139,8 @@ def test_faces_without_neighbours_keep_their_probabilities():
         ({"strength": 1.0}, "strength must be in [0, 1)"),
         ({"strength": True}, "strength must be in [0, 1)"),
         ({"concave_scale": 0.0}, "concave_scale must be positive"),
+        ({"concave_scale": "wide"}, "concave_scale must be positive"),
+        ({"strength": "0.5"}, "strength must be in [0, 1)"),
         ({"iterations": 0}, "iterations must be a positive integer"),
         ({"iterations": 2.5}, "iterations must be a positive integer"),
     ],
