@@ -4,12 +4,15 @@
 
     geolearn predict runs/pointnet chair.off table.obj            # class and probability per mesh
     geolearn predict runs/psb-pointnet ModelNet10.zip/ModelNet10/chair/test/chair_0890.off -o seg/
+    geolearn predict runs/psb-voxunet LabeledDB.zip/LabeledDB/Human/1.off --category Human --tta --smooth
 
 Classification prints the predicted class, its probability and the next most probable classes.
 Segmentation labels every face and writes, per mesh, ``OUT/<name>.ply`` (the mesh coloured by
 part, with a per-face ``label`` property) and ``OUT/<name>.png`` (rendered views coloured by part);
 ``OUT`` defaults to ``RUN_DIR/predictions``. With ``-o OUT`` the result is also written to
-``OUT/predictions.json``. ``--json`` prints it (per-face labels included).
+``OUT/predictions.json``. ``--json`` prints it (per-face labels included). ``--tta`` averages over the
+symmetries of the cube the run was trained with; ``--smooth`` smooths each mesh's per-face
+probabilities over its faces before labelling (as ``geolearn eval`` does).
 """
 
 from __future__ import annotations
