@@ -310,13 +310,13 @@ def predict_meshes(
     else:
         out = Path(out_dir) if out_dir is not None else run.path / "predictions"
         result.out_dir = out
+        from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
+
         ptr = preds.ptr.tolist()
         labels = []
         for s, mesh in enumerate(loaded):
             rows = preds.logits[ptr[s] : ptr[s + 1]]  # (F, K), other categories' parts masked
             if smooth:
-                from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
-
                 p = torch.softmax(rows.double(), dim=1).numpy()
                 labels.append(smooth_face_probabilities(p, face_graph(mesh)).argmax(axis=1).astype(np.int64))
             else:
