@@ -202,7 +202,10 @@ def smoothed_metrics(trainer: Any, ds: Any) -> dict[str, Any]:
         if mesh.num_faces != f or ptr[row + 1] - ptr[row] != f:
             raise OptionError(f"{sample['source']}: {mesh.num_faces} faces read, {f} labelled")
         p = torch.softmax(preds.logits[ptr[row] : ptr[row + 1]].double(), dim=1).numpy()
-        q = smooth_face_probabilities(p, face_graph(mesh))
+        try:
+            q = smooth_face_probabilities(p, face_graph(mesh))
+        except OptionError as e:  # e.g. non-finite outputs: say which mesh
+            raise OptionError(f"{sample['source']}: {e}") from e
         labels.append(torch.from_numpy(np.argmax(q, axis=1)))
         truth.append(sample["face_labels"])
         areas.append(sample["face_areas"])
