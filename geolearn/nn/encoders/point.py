@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from geolearn.errors import OptionError
-from geolearn.nn.contract import Batch, Encoder, Features, require_tensor
+from geolearn.nn.contract import Batch, Encoder, Features
+from geolearn.nn.encoders._common import read_points
 from geolearn.nn.fused import bn_act_max
 from geolearn.nn.mlp import MLP, MaxPooledMLP
 from geolearn.nn.norm_act import create_act, create_norm, relu_slope
@@ -26,17 +27,6 @@ def _point_representations(task: str = "classify", num_points: int = 1024, seed:
     from geolearn.datasets.representations import Points
 
     return [Points(num_points=num_points, seed=seed)]
-
-
-def _read_points(batch: Batch, who: str, use_normals: bool) -> torch.Tensor:
-    """``(B, N, 3)`` points, or ``(B, N, 6)`` points and normals."""
-    pts = require_tensor(batch, "points", 3, who, dims={-1: 3})
-    if not use_normals:
-        return pts
-    nrm = require_tensor(batch, "normals", 3, who, dims={-1: 3})
-    if nrm.shape != pts.shape:
-        raise OptionError(f"{who}: normals {tuple(nrm.shape)} do not match points {tuple(pts.shape)}")
-    return torch.cat([pts, nrm], dim=-1)
 
 
 class TNet(nn.Module):
@@ -112,7 +102,7 @@ class PointNetEncoder(Encoder):
         self.local_channels = point_widths[-1] if local else 0
 
     def forward(self, batch: Batch) -> Features:
-        x = _read_points(batch, "pointnet", self.use_normals)  # (B, N, 3|6)
+        x = read_points(batch, "pointnet", self.use_normals)  # (B, N, 3|6)
         if self.tnet is not None:
             t = self.tnet(x[..., :3])  # (B, 3, 3)
             parts = [torch.bmm(x[..., :3], t)] + ([torch.bmm(x[..., 3:], t)] if self.use_normals else [])
@@ -222,7 +212,7 @@ class DGCNNEncoder(Encoder):
         self.local_channels = sum(widths) if local else 0
 
     def forward(self, batch: Batch) -> Features:
-        x = _read_points(batch, "dgcnn", self.use_normals)  # (B, N, C)
+        x = read_points(batch, "dgcnn", self.use_normals)  # (B, N, C)
         if x.shape[1] < self.k:
             raise OptionError(f"dgcnn: k={self.k} neighbours need at least k points, got N={x.shape[1]}")
         outs = []

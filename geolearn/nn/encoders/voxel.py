@@ -16,7 +16,7 @@ from torch import nn
 from geolearn.errors import OptionError
 from geolearn.nn.contract import Batch, Encoder, Features, require_tensor
 from geolearn.nn.conv import ConvNormAct, UpConvNormAct
-from geolearn.nn.encoders._common import points_if_segment
+from geolearn.nn.encoders._common import points_if_segment, read_points
 from geolearn.nn.lookup import trilinear_lookup
 from geolearn.nn.mlp import MLP
 from geolearn.nn.pooling import GlobalPool, create_pool
@@ -188,8 +188,14 @@ class VoxUNetEncoder(Encoder):
     ``coords=True`` appends the x, y, z of each cell centre as input channels (CoordConv, Liu et al.
     2018), which tells the convolutions where they are — part labels depend on position.
 
-    Shapes: ``voxels (B, C, R, R, R)``, ``points (B, N, 3)`` → global ``(B, features)``, local
-    ``(B, widths[1] + widths[2], N)``.
+    Two options give the points what the half-resolution grid cannot: ``lookup_stem=True`` also reads
+    the full-resolution stem features (``widths[0]`` more channels) at each point — the multi-scale
+    reading of IF-Nets (Chibane et al. 2020), at the cost of one more lookup; ``use_normals=True``
+    appends each point's unit surface normal (``batch["normals"]``, 3 more channels), the exact
+    orientation of the surface, which a voxel cell only approximates.
+
+    Shapes: ``voxels (B, C, R, R, R)``, ``points (B, N, 3)`` (and ``normals (B, N, 3)``) → global
+    ``(B, features)``, local ``(B, widths[1] + widths[2] [+ widths[0]] [+ 3], N)``.
     """
 
     def __init__(
@@ -202,12 +208,19 @@ class VoxUNetEncoder(Encoder):
         norm: str = "batch",
         act: str = "relu",
         channels_last: bool = False,
+        lookup_stem: bool = False,
+        use_normals: bool = False,
     ) -> None:
         super().__init__()
         self.channels_last = channels_last
         if len(widths) < 3:
             raise OptionError(f"voxunet needs at least 3 widths, got {tuple(widths)}")
+        if (lookup_stem or use_normals) and not local:
+            raise OptionError(
+                "voxunet: lookup_stem and use_normals are options of segmentation (local features)"
+            )
         self.in_channels, self.coords, self.local = in_channels, coords, local
+        self.lookup_stem, self.use_normals = lookup_stem, use_normals
         self.stem = ConvNormAct(3, in_channels, widths[0], 3, norm=norm, act=act)
         # the coordinate channels are the same for every shape, so their share of the stem convolution
         # is computed once per batch on a (1, 3, R, R, R) grid and broadcast: conv over concat(v, xyz)
@@ -224,7 +237,11 @@ class VoxUNetEncoder(Encoder):
         self.pool = GlobalPool("max")
         self.fc = MLP(widths[-1], (features,), norm=norm, act=act)
         self.out_channels = features
-        self.local_channels = sum(widths[1 : 1 + min(2, len(widths) - 2)]) if local else 0
+        self.local_channels = (
+            sum(widths[1 : 1 + min(2, len(widths) - 2)]) + widths[0] * lookup_stem + 3 * use_normals
+            if local
+            else 0
+        )
         if local:
             # up[j] brings level j+2 to level j+1 (levels 1 .. L-1; level 0 is full resolution)
             self.up = nn.ModuleList(
@@ -252,11 +269,15 @@ class VoxUNetEncoder(Encoder):
         global_ = self.fc(self.pool(levels[-1]))
         if not self.local:
             return Features(global_, None)
-        points = require_tensor(batch, "points", 3, "voxunet", dims={-1: 3})
+        points = read_points(batch, "voxunet", self.use_normals)  # (B, N, 3|6)
         x = levels[-1]
         decoded = []
         for j in reversed(range(len(self.up))):
             x = self.fuse[j](torch.cat([self.up[j](x), levels[j + 1]], dim=1))  # level j+1
             decoded.append(x)
-        local = torch.cat([trilinear_lookup(d, points) for d in decoded[-2:]], dim=1)  # (B, C_l, N)
-        return Features(global_, local)
+        grids = decoded[-2:] + ([levels[0]] if self.lookup_stem else [])
+        xyz = points[..., :3].contiguous()
+        parts = [trilinear_lookup(g, xyz) for g in grids]  # each (B, C_g, N)
+        if self.use_normals:
+            parts.append(points[..., 3:].transpose(1, 2))  # (B, 3, N)
+        return Features(global_, torch.cat(parts, dim=1))  # (B, C_l, N)
