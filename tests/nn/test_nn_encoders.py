@@ -161,6 +161,49 @@ def test_voxunet_local_features_follow_the_points():
     assert torch.allclose(a.flip(2), b, atol=1e-6)
 
 
+def test_voxunet_point_options_add_the_normals_and_the_stem_features():
+    """use_normals appends the batch's normals as they are; lookup_stem appends the full-resolution stem
+    activations, read exactly at a cell centre; the decoder channels stay those of the plain U-Net."""
+    batch = synthetic_batch(2)
+    r = batch["voxels"].shape[-1]
+    torch.manual_seed(0)
+    plain = create_encoder("voxunet", local=True).eval()
+    torch.manual_seed(0)
+    both = create_encoder("voxunet", local=True, use_normals=True, lookup_stem=True).eval()
+    assert (plain.local_channels, both.local_channels) == (32 + 64, 32 + 64 + 16 + 3)
+    # a few points moved onto cell centres, where trilinear lookup returns the cell itself
+    cells = torch.tensor([[3, 5, 7], [r - 1, 0, r // 2], [10, 11, 2]])
+    pts = batch["points"].clone()
+    pts[:, :3] = (cells.float() + 0.5) * (2.0 / r) - 1.0
+    batch = dict(batch, points=pts)
+    stem = {}
+    both.stem[2].register_forward_hook(lambda m, i, o: stem.setdefault("out", o.clone()))  # act(norm(conv))
+    with torch.no_grad():
+        a, b = plain(batch).local_features, both(batch).local_features
+    assert b.shape == (2, 32 + 64 + 16 + 3, pts.shape[1])
+    torch.testing.assert_close(b[:, :96], a)
+    assert torch.equal(b[:, -3:], batch["normals"].transpose(1, 2))
+    for n, (i, j, k) in enumerate(cells.tolist()):
+        torch.testing.assert_close(b[:, 96:112, n], stem["out"][:, :, i, j, k])
+    with torch.no_grad():  # other normals change only the normal channels
+        flipped = both(dict(batch, normals=-batch["normals"])).local_features
+    torch.testing.assert_close(flipped[:, :-3], b[:, :-3])
+    assert torch.equal(flipped[:, -3:], -b[:, -3:])
+
+
+def test_voxunet_point_option_errors():
+    batch = synthetic_batch(1)
+    with pytest.raises(OptionError, match="segmentation"):
+        create_encoder("voxunet", use_normals=True)  # global features only: nothing to append to
+    with pytest.raises(OptionError, match="segmentation"):
+        create_encoder("voxunet", lookup_stem=True)
+    enc = create_encoder("voxunet", local=True, use_normals=True).eval()
+    with pytest.raises(OptionError, match="normals"):
+        enc({k: v for k, v in batch.items() if k != "normals"})
+    with pytest.raises(OptionError, match="normals"):
+        enc(dict(batch, normals=batch["normals"][:, :5]))
+
+
 @pytest.mark.parametrize("name", ["descriptor", "face_features"])
 def test_descriptor_encoders_standardise(name: str):
     batch = synthetic_batch(4)

@@ -259,6 +259,8 @@ class VoxUNetEncoder(Encoder):
             raise OptionError(
                 f"voxunet needs a resolution divisible by {2 ** len(self.down)}, got {v.shape[-1]}"
             )
+        # the points (and normals) are checked before any convolution runs
+        points = read_points(batch, "voxunet", self.use_normals) if self.local else None  # (B, N, 3|6)
         conv, norm, act = self.stem
         x = conv(_memory_format(v, self.channels_last))  # (B, w0, R, R, R)
         if self.coord_conv is not None:
@@ -267,9 +269,8 @@ class VoxUNetEncoder(Encoder):
         for down in self.down:
             levels.append(down(levels[-1]))  # level i at R / 2^i
         global_ = self.fc(self.pool(levels[-1]))
-        if not self.local:
+        if points is None:
             return Features(global_, None)
-        points = read_points(batch, "voxunet", self.use_normals)  # (B, N, 3|6)
         x = levels[-1]
         decoded = []
         for j in reversed(range(len(self.up))):
