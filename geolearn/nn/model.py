@@ -23,11 +23,18 @@ class ShapeModel(nn.Module):
     """
 
     def __init__(
-        self, encoder: Encoder, head: nn.Module, task: str, encoder_name: str, num_classes: int
+        self,
+        encoder: Encoder,
+        head: nn.Module,
+        task: str,
+        encoder_name: str,
+        num_classes: int,
+        category_input: bool = False,
     ) -> None:
         super().__init__()
         self.encoder, self.head = encoder, head
         self.task, self.encoder_name, self.num_classes = task, encoder_name, num_classes
+        self.category_input = category_input
 
     @property
     def needs_fit(self) -> bool:
@@ -53,7 +60,25 @@ class ShapeModel(nn.Module):
             return self.head(feats.global_features)
         if feats.local_features is None:  # pragma: no cover - create_model builds local encoders
             raise OptionError(f"encoder {self.encoder_name!r} returned no local features")
-        return self.head(feats.local_features, feats.global_features)
+        global_ = feats.global_features
+        if self.category_input:
+            global_ = torch.cat([global_, self._category_code(batch, global_)], dim=1)
+        return self.head(feats.local_features, global_)
+
+    def _category_code(self, batch: Batch, like: torch.Tensor) -> torch.Tensor:
+        """``(B, K)`` float: each shape's ``part_mask`` row, which names its category."""
+        mask = batch.get("part_mask")
+        if mask is None:
+            raise OptionError(
+                "this model reads each shape's category (category_input): the batch has no part_mask "
+                "(give the category, e.g. `geolearn predict --category`)"
+            )
+        if mask.shape != (like.shape[0], self.num_classes):
+            raise OptionError(
+                f"part_mask {tuple(mask.shape)} does not match the model's {self.num_classes} labels "
+                f"for {like.shape[0]} shapes"
+            )
+        return mask.to(like.dtype)
 
 
 def create_model(
@@ -63,6 +88,7 @@ def create_model(
     num_classes: int,
     head_hidden: Sequence[int] | None = None,
     head_dropout: float | None = None,
+    category_input: bool = False,
     example_batch: Batch | None = None,
     **encoder_kwargs: Any,
 ) -> ShapeModel:
@@ -74,6 +100,9 @@ def create_model(
         num_classes: K.
         head_hidden, head_dropout: override the head defaults (see :class:`ClassificationHead` /
             :class:`SegmentationHead`).
+        category_input: segmentation over several categories: the segmentation head also reads each
+            shape's category, as its ``part_mask`` row (K more global inputs), as PointNet's part
+            segmentation reads a one-hot category; every batch must then carry ``part_mask``.
         example_batch: a batch of the training data; sizes the encoder reads off it (input channels,
             descriptor length, voxel resolution) fill the encoder kwargs not given explicitly.
         **encoder_kwargs: passed to the encoder.
@@ -97,8 +126,11 @@ def create_model(
         head_kw["hidden"] = tuple(head_hidden)
     if head_dropout is not None:
         head_kw["dropout"] = head_dropout
+    if category_input and task != "segment":
+        raise OptionError("category_input is an option of segmentation (the category is the label here)")
     if task == "classify":
         head: nn.Module = ClassificationHead(enc.out_channels, num_classes, **head_kw)
     else:
-        head = SegmentationHead(enc.local_channels, enc.out_channels, num_classes, **head_kw)
-    return ShapeModel(enc, head, task, encoder, num_classes)
+        global_channels = enc.out_channels + (num_classes if category_input else 0)
+        head = SegmentationHead(enc.local_channels, global_channels, num_classes, **head_kw)
+    return ShapeModel(enc, head, task, encoder, num_classes, category_input=category_input)

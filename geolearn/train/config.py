@@ -189,6 +189,11 @@ class ExperimentConfig:
             raise OptionError(f"option split_seed: must be >= 0, got {self.split_seed}")
         if self.max_shapes is not None and self.max_shapes < 1:
             raise OptionError(f"option max_shapes: must be at least 1, got {self.max_shapes}")
+        if self.model_kwargs.get("category_input") and not self.train.restrict_to_category:
+            raise OptionError(
+                "option model_kwargs.category_input: the head reads the category, so it must be given: "
+                "set restrict_to_category: true"
+            )
         from geolearn.datasets.transforms import build_augmentation
 
         build_augmentation(self.augment)  # an unknown transform or argument fails here, named

@@ -261,6 +261,39 @@ def test_create_model_errors():
         model(synthetic_batch(2, resolution=24))
 
 
+def test_category_input_feeds_the_part_mask_to_the_segmentation_head():
+    """With category_input the head's global input is [encoder feature, part_mask row]: the same
+    shape under two categories gets different logits, and the logits equal the head applied by hand."""
+    batch = synthetic_batch(2)
+    k = 6
+    mask = torch.zeros(2, k, dtype=torch.bool)
+    mask[0, :3] = mask[1, 3:] = True
+    torch.manual_seed(0)
+    model = create_model("pointnet", "segment", num_classes=k, category_input=True, example_batch=batch)
+    model.eval()
+    assert model.head.global_channels == model.encoder.out_channels + k
+    with torch.no_grad():
+        out = model(dict(batch, part_mask=mask))
+        feats = model.encoder(batch)
+        by_hand = model.head(feats.local_features, torch.cat([feats.global_features, mask.float()], 1))
+        swapped = model(dict(batch, part_mask=mask.flip(0)))
+    torch.testing.assert_close(out, by_hand)
+    assert not torch.allclose(out, swapped)
+    with pytest.raises(OptionError, match="--category"):
+        model(batch)  # no part_mask: the category is unknown
+    with pytest.raises(OptionError, match="part_mask"):
+        model(dict(batch, part_mask=mask[:, :4]))
+    with pytest.raises(OptionError, match="segmentation"):
+        create_model("pointnet", "classify", num_classes=k, category_input=True)
+
+
+def test_category_input_needs_the_category_given():
+    from geolearn.train.config import ExperimentConfig
+
+    with pytest.raises(OptionError, match="restrict_to_category"):
+        ExperimentConfig.from_flat_dict({"task": "segment", "model_kwargs": {"category_input": True}})
+
+
 def test_dgcnn_edgeconv_matches_the_reference_formulation():
     """The decomposed EdgeConv equals conv over explicit [x_j − x_i, x_i] edge features."""
     from geolearn.nn.encoders.point import EdgeConv, knn
