@@ -23,7 +23,9 @@ __all__ = [
     "Compose",
     "RandomJitter",
     "RandomRotation",
+    "RandomScale",
     "RandomSymmetry",
+    "apply_scale",
     "apply_symmetry",
     "build_augmentation",
     "create_transform",
@@ -183,6 +185,99 @@ class RandomJitter:
         out = dict(sample)
         out["points"] = p + noise.clamp_(-self.clip, self.clip)  # (N, 3), a new tensor
         return out
+
+
+@register_transform("scale")
+class RandomScale:
+    """Stretch the shape by a random factor per axis (one factor for all axes with
+    ``anisotropic=False``), the scaling augmentation of PointNet++ and DGCNN's part segmentation.
+
+    ``points`` and ``face_centroids`` are multiplied by the factors, ``normals`` divided by them and
+    renormalised (normals transform by the inverse transpose), and ``voxels`` resampled: each new cell
+    centre reads the old grid trilinearly at its preimage, and a 0/1 grid is thresholded at 1/2 so it
+    stays 0/1 (what a voxelisation of the stretched mesh would give, to within a cell). A factor is
+    lowered where it would carry the shape out of ``[-1, 1]`` (the extent of the points, face centroids
+    and occupied cells), so nothing leaves the grid.
+
+    Args:
+        low, high: each factor is uniform in ``[low, high]`` (0 < low <= high).
+        anisotropic: one factor per axis (else one for all three).
+
+    Raises:
+        OptionError: bad arguments, or a sample with rendered ``views`` (images of fixed cameras).
+    """
+
+    def __init__(self, low: float = 0.8, high: float = 1.25, anisotropic: bool = True) -> None:
+        if isinstance(low, bool) or isinstance(high, bool) or not (0 < float(low) <= float(high)):
+            raise OptionError(f"RandomScale: need 0 < low <= high, got low={low!r}, high={high!r}")
+        if not isinstance(anisotropic, bool):
+            raise OptionError(f"RandomScale: anisotropic must be true or false, got {anisotropic!r}")
+        self.low, self.high, self.anisotropic = float(low), float(high), anisotropic
+
+    def __repr__(self) -> str:
+        return f"RandomScale(low={self.low}, high={self.high}, anisotropic={self.anisotropic})"
+
+    def draw(self, generator: torch.Generator) -> torch.Tensor:
+        """The ``(3,)`` factors of one call before capping (the same draws ``__call__`` makes)."""
+        u = torch.rand(3 if self.anisotropic else 1, generator=generator, dtype=torch.float64)
+        return (self.low + (self.high - self.low) * u).expand(3).clone()
+
+    def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
+        images = [k for k in _IMAGE_KEYS if k in sample]
+        if images:
+            raise OptionError(f"RandomScale cannot transform {', '.join(images)} (rendered images)")
+        factors = self.draw(generator)
+        extent = _extent(sample)  # (3,) largest |coordinate| per axis
+        factors = torch.minimum(factors, 1.0 / extent.clamp(min=1e-12))
+        return apply_scale(sample, factors)
+
+
+def _extent(sample: dict[str, Any]) -> torch.Tensor:
+    """``(3,)`` float64: the largest ``|coordinate|`` per axis over the sample's positions and occupied
+    voxel cells (cells count with their outer face)."""
+    ext = torch.zeros(3, dtype=torch.float64)
+    for k in ("points", "face_centroids"):
+        if k in sample and sample[k].numel():
+            ext = torch.maximum(ext, sample[k].abs().reshape(-1, 3).amax(0).to(torch.float64))
+    if "voxels" in sample:
+        g = sample["voxels"]
+        r = g.shape[-1]
+        occupied = (g != 0).reshape(-1, r, r, r).any(0)  # (R, R, R)
+        for j in range(3):
+            other = tuple(d for d in range(3) if d != j)
+            idx = occupied.any(dim=other).nonzero().flatten()
+            if len(idx):
+                edge = torch.maximum(r - idx.min().double(), idx.max().double() + 1) * (2.0 / r) - 1.0
+                ext[j] = max(float(ext[j]), float(edge))
+    return ext
+
+
+def apply_scale(data: dict[str, Any], factors: Sequence[float] | torch.Tensor) -> dict[str, Any]:
+    """``data`` stretched by ``factors`` along x, y, z (see :class:`RandomScale`); one sample
+    (``voxels (C, R, R, R)``) or a collated batch (``(B, C, R, R, R)``). Returns a new dict."""
+    from torch.nn import functional as F
+
+    f = torch.as_tensor(factors, dtype=torch.float64).reshape(3)
+    out = dict(data)
+    for k in ("points", "face_centroids"):
+        if k in out:
+            out[k] = out[k] * f.to(out[k].dtype)
+    if "normals" in out:
+        n = out["normals"] / f.to(out["normals"].dtype)
+        out["normals"] = n / n.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    if "voxels" in out:
+        g = out["voxels"]
+        r = g.shape[-1]
+        grid5 = g.reshape(-1, *g.shape[-4:]) if g.dim() >= 4 else g  # (B, C, R, R, R)
+        c = (torch.arange(r, dtype=torch.float64) + 0.5) * (2.0 / r) - 1.0
+        xyz = torch.stack(torch.meshgrid(c, c, c, indexing="ij"), dim=-1) / f  # preimages (R, R, R, 3)
+        # grid_sample reads (x -> W, y -> H, z -> D); our grids index (x -> D, y -> H, z -> W)
+        where = xyz.flip(-1).to(g.dtype).unsqueeze(0).expand(grid5.shape[0], -1, -1, -1, -1)
+        new = F.grid_sample(grid5, where, mode="bilinear", padding_mode="zeros", align_corners=False)
+        if bool(((g == 0) | (g == 1)).all()):
+            new = (new >= 0.5).to(g.dtype)
+        out["voxels"] = new.reshape(g.shape)
+    return out
 
 
 @register_transform("symmetry")
