@@ -220,3 +220,33 @@ def test_segment_prediction_with_tta_and_smoothing(quick_demo: DemoRun, capsys, 
     assert not np.array_equal(expected, logits.argmax(dim=1).numpy())  # both options changed something
     code, _, err = run_cli(capsys, "predict", quick_demo.run_dir("classify", "pointnet"), path, "--smooth")
     assert_one_line_error(code, err, "predict", "--smooth", "classify run")
+
+
+def test_voxunet_with_normals_category_and_stretch_trains_evaluates_and_predicts(capsys, tmp_path):
+    """The options of the LabeledDB VoxUNet runs (point normals, stem lookup, the category given to
+    the head, stretch augmentation) through train -> eval --tta --smooth -> predict --tta."""
+    run_dir = tmp_path / "run"
+    code, out, err = run_cli(
+        capsys,
+        *("train", "--task", "segment", "--encoder", "voxunet", "--epochs", "1", "--out", run_dir),
+        *("--max-shapes", "8", "--batch-size", "4", "--quiet", "--json"),
+        *("--set", "representation_kwargs={resolution: 8, num_points: 64}"),
+        *("--set", "model_kwargs={use_normals: true, lookup_stem: true, category_input: true}"),
+        *("--set", "augment={symmetry: {permute: false}, scale: {}}"),
+        *("--set", "restrict_to_category=true"),
+    )
+    assert code == 0, err
+    run, test = _test_split(run_dir)
+    model = load_model(run, collate_shapes([test[0]]), "cpu")
+    assert model.category_input and model.encoder.use_normals and model.encoder.lookup_stem
+    code, out, err = run_cli(capsys, "eval", run_dir, "--tta", "--smooth", "--json")
+    assert code == 0, err
+    assert 0 <= json.loads(out)["metrics"]["accuracy"] <= 1
+    _, _, cat, _, path = _first_test_mesh(run_dir, tmp_path)
+    code, out, err = run_cli(capsys, "predict", run_dir, path, "--category", cat, "--tta", "--json")
+    assert code == 0, err
+    labels = np.asarray(json.loads(out)["predictions"][0]["face_labels"])
+    assert all(run.names[i].startswith(f"{cat}/") for i in np.unique(labels))
+    # the head reads the category: a run with it refuses to run without one
+    code, _, err = run_cli(capsys, "predict", run_dir, path)
+    assert_one_line_error(code, err, "predict", "pass --category")
