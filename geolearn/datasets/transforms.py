@@ -268,7 +268,7 @@ def apply_scale(data: dict[str, Any], factors: Sequence[float] | torch.Tensor) -
     if "voxels" in out:
         g = out["voxels"]
         r = g.shape[-1]
-        grid5 = g.reshape(-1, *g.shape[-4:]) if g.dim() >= 4 else g  # (B, C, R, R, R)
+        grid5 = g.reshape(-1, *g.shape[-4:])  # (B, C, R, R, R), B = 1 for one sample
         c = (torch.arange(r, dtype=torch.float64) + 0.5) * (2.0 / r) - 1.0
         xyz = torch.stack(torch.meshgrid(c, c, c, indexing="ij"), dim=-1) / f  # preimages (R, R, R, 3)
         # grid_sample reads (x -> W, y -> H, z -> D); our grids index (x -> D, y -> H, z -> W)

@@ -207,6 +207,11 @@ def test_scaled_voxels_are_the_voxelisation_of_the_scaled_mesh() -> None:
         assert iou(got, want) > 0.94, (f, iou(got, want))
         for other in set(itertools.permutations(f)) - {tuple(f)}:
             assert iou(apply_scale({"voxels": grid}, list(other))["voxels"], want) < iou(got, want) - 0.1
+    # a collated batch (B, C, R, R, R) gives each sample what it gives alone
+    batch = torch.stack([grid, grid.flip(1)])
+    moved = apply_scale({"voxels": batch}, [0.9, 1.1, 1.0])["voxels"]
+    for b in range(2):
+        assert torch.equal(moved[b], apply_scale({"voxels": batch[b]}, [0.9, 1.1, 1.0])["voxels"])
 
 
 def test_scale_moves_points_and_normals_as_a_stretch_does() -> None:
