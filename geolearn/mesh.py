@@ -16,7 +16,16 @@ import scipy.sparse.csgraph
 
 from geolearn.errors import EmptyMeshError, FaceIndexError, NonFiniteError, OptionError
 
-__all__ = ["Mesh", "ValidationReport", "edge_topology", "normalize", "principal_frame", "repair", "validate"]
+__all__ = [
+    "Mesh",
+    "ValidationReport",
+    "edge_face_pairs",
+    "edge_topology",
+    "normalize",
+    "principal_frame",
+    "repair",
+    "validate",
+]
 
 # Faces whose area is below this fraction of the squared bounding-box diagonal are "degenerate".
 # Relative, so the test means the same thing in millimetres and in metres.
@@ -253,6 +262,29 @@ def edge_topology(faces: np.ndarray) -> EdgeTopology:
     count = np.bincount(inverse, minlength=len(edges))
     direction = np.bincount(inverse, weights=np.where(forward, 1.0, -1.0), minlength=len(edges))
     return EdgeTopology(edges, inverse.reshape(-1, 3), count, direction.astype(np.int64))
+
+
+def edge_face_pairs(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The faces met across each edge, as pairs: around an edge used by ``c`` faces, the ``c - 1``
+    pairs of faces consecutive in face order (one pair for a manifold edge, a chain around a
+    non-manifold one); a face that lists an edge twice (degenerate) is never paired with itself.
+    One stable sort of the 3F corner edges by a 1-D key; O(F log F).
+
+    Returns ``(a, b, ends, count)``: face ``a[i]`` meets face ``b[i]`` (``a[i] < b[i]``, ``(P,)`` int64)
+    across the edge with vertices ``ends[i]`` (``(P, 2)`` int64, sorted), used by ``count[i]`` faces.
+    """
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    ends = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)  # (3F, 2) edge of each corner
+    key = ends[:, 0] * (int(f.max(initial=-1)) + 1) + ends[:, 1]
+    order = np.argsort(key, kind="stable")  # corners grouped by edge, in face order within one
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # first corner of each edge
+    sizes = np.diff(np.r_[first, len(key)])
+    same = key[1:] == key[:-1]
+    a, b = order[:-1][same] // 3, order[1:][same] // 3
+    pair_ends, count = ends[order[1:][same]], np.repeat(sizes, sizes)[1:][same]
+    keep = a != b
+    return a[keep], b[keep], pair_ends[keep], count[keep]
 
 
 def face_adjacency(faces: np.ndarray, num_vertices: int) -> scipy.sparse.csr_matrix:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import trimesh
@@ -185,3 +187,45 @@ def test_report_against_trimesh_on_real_meshes(modelnet_zip) -> None:
         if t.is_watertight:
             assert r.is_winding_consistent == t.is_winding_consistent
         assert r.surface_area == pytest.approx(t.area)
+
+
+def _pairs_by_hand(faces: np.ndarray) -> set:
+    """The slow reference: list the faces of every undirected edge in face order, pair neighbours."""
+    around: dict = {}
+    for i, f in enumerate(faces):
+        for k in range(3):
+            e = tuple(sorted((int(f[k]), int(f[(k + 1) % 3]))))
+            around.setdefault(e, []).append(i)
+    out = set()
+    for e, fs in around.items():
+        for x, y in itertools.pairwise(fs):
+            if x != y:
+                out.add((x, y, e, len(fs)))
+    return out
+
+
+def test_edge_face_pairs_against_a_slow_reference() -> None:
+    import trimesh
+
+    from geolearn.mesh import edge_face_pairs
+
+    ball = trimesh.creation.icosphere(2)
+    faces = np.asarray(ball.faces)
+    # a fin on the first face's first edge makes it non-manifold (3 faces), a degenerate face lists
+    # edge (5, 5) twice, and a dangling triangle adds border edges
+    n = len(ball.vertices)
+    u, w = sorted(int(i) for i in faces[0, :2])
+    extra = np.array([[u, w, n], [5, 5, 6], [n, n + 1, n + 2]])
+    faces = np.vstack([faces, extra])
+    a, b, ends, count = edge_face_pairs(faces)
+    got = {
+        (int(x), int(y), (int(e[0]), int(e[1])), int(c)) for x, y, e, c in zip(a, b, ends, count, strict=True)
+    }
+    assert got == _pairs_by_hand(faces)
+    assert len(got) == len(a)  # no pair twice
+    assert (a < b).all()
+    fin = [(x, y, c) for x, y, e, c in got if e == (u, w)]
+    assert len(fin) == 2 and all(c == 3 for _, _, c in fin)  # a chain of 2 pairs around 3 faces
+    assert all(len(faces) - 1 not in (x, y) for x, y, _, _ in got)  # the dangling face meets nothing
+    empty = edge_face_pairs(np.zeros((0, 3), dtype=np.int64))
+    assert all(len(x) == 0 for x in empty)

@@ -55,7 +55,7 @@ import scipy.sparse
 
 from geolearn.errors import MeshError, OptionError
 from geolearn.geometry.raycast import RayCaster
-from geolearn.mesh import Mesh, check_usable
+from geolearn.mesh import Mesh, check_usable, edge_face_pairs
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -218,18 +218,13 @@ def _cast(mesh: Mesh, geom: _FaceGeometry, sampling: ConeSampling, caster: RayCa
 
 
 def face_edge_adjacency(faces: np.ndarray, num_vertices: int) -> scipy.sparse.csr_matrix:
-    """``(F, F)`` sparse 0/1 matrix linking faces that share an edge (1-D sort of edge keys, fast).
+    """``(F, F)`` sparse 0/1 matrix linking faces that share an edge (:func:`geolearn.mesh.edge_face_pairs`).
 
     Around a non-manifold edge the faces are linked in a chain (enough for filling and smoothing).
+    ``num_vertices`` is not needed (kept for callers that pass it).
     """
     f = np.asarray(faces, dtype=np.int64)
-    e = np.sort(f[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)  # (3F, 2) undirected edges
-    key = e[:, 0] * np.int64(num_vertices) + e[:, 1]
-    order = np.argsort(key, kind="stable")
-    same = key[order][1:] == key[order][:-1]
-    a, b = order[:-1][same] // 3, order[1:][same] // 3
-    keep = a != b  # a face listing the same edge twice is degenerate
-    a, b = a[keep], b[keep]
+    a, b, _, _ = edge_face_pairs(f)
     n = len(f)
     adj = scipy.sparse.coo_matrix(
         (np.ones(2 * len(a)), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n)

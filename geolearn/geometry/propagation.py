@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse
 
 from geolearn.errors import OptionError
-from geolearn.mesh import Mesh, edge_topology
+from geolearn.mesh import Mesh, edge_face_pairs
 
 __all__ = ["FaceGraph", "face_graph", "smooth_face_probabilities"]
 
@@ -64,17 +64,9 @@ def face_graph(mesh: Mesh) -> FaceGraph:
     angle π/2 and never concavely, so its edges weigh their length only."""
     v = np.asarray(mesh.vertices, dtype=np.float64)
     f = np.asarray(mesh.faces, dtype=np.int64)
-    topo = edge_topology(f)
-    edge_of = topo.face_edges.reshape(-1)  # (3F,) edge of each face corner
-    face_of = np.repeat(np.arange(len(f)), 3)
-    order = np.argsort(edge_of, kind="stable")
-    edge_of, face_of = edge_of[order], face_of[order]
-    first = np.flatnonzero(np.r_[True, edge_of[1:] != edge_of[:-1]])  # first corner of each edge
-    count = np.diff(np.r_[first, len(edge_of)])
-    two = first[count == 2]
-    a, b = face_of[two], face_of[two + 1]
-    keep = a != b  # a face that lists one edge twice is degenerate
-    a, b, shared = a[keep], b[keep], edge_of[two][keep]
+    a, b, ends, count = edge_face_pairs(f)
+    two = count == 2  # borders pair nothing; non-manifold edges are left out
+    a, b, ends = a[two], b[two], ends[two]
     tri = v[f]  # (F, 3, 3)
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     length = np.linalg.norm(normal, axis=1, keepdims=True)
@@ -82,7 +74,6 @@ def face_graph(mesh: Mesh) -> FaceGraph:
     centroid = tri.mean(axis=1)
     cos = np.clip(np.einsum("ij,ij->i", normal[a], normal[b]), -1.0, 1.0)
     concave = np.einsum("ij,ij->i", centroid[b] - centroid[a], normal[a]) > 0
-    ends = topo.edges[shared]
     return FaceGraph(
         num_faces=len(f),
         pairs=np.stack([a, b], axis=1),
