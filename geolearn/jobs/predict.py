@@ -318,7 +318,11 @@ def predict_meshes(
             rows = preds.logits[ptr[s] : ptr[s + 1]]  # (F, K), other categories' parts masked
             if smooth:
                 p = torch.softmax(rows.double(), dim=1).numpy()
-                labels.append(smooth_face_probabilities(p, face_graph(mesh)).argmax(axis=1).astype(np.int64))
+                try:
+                    q = smooth_face_probabilities(p, face_graph(mesh))
+                except OptionError as e:  # e.g. non-finite outputs: say which mesh
+                    raise OptionError(f"{mesh.source}: {e}") from e
+                labels.append(q.argmax(axis=1).astype(np.int64))
             else:
                 labels.append(rows.argmax(dim=1).numpy().astype(np.int64))
         _write_segments(result, labels, loaded, names, [str(m) for m in meshes], out, num_views, image_size)

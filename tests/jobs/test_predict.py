@@ -222,6 +222,22 @@ def test_segment_prediction_with_tta_and_smoothing(quick_demo: DemoRun, capsys, 
     assert_one_line_error(code, err, "predict", "--smooth", "classify run")
 
 
+def test_a_smoothing_error_in_predict_names_the_mesh(quick_demo: DemoRun, capsys, tmp_path, monkeypatch):
+    from geolearn.errors import OptionError
+    from geolearn.geometry import propagation
+
+    def refuse(p, graph, **kw):
+        raise OptionError("smoothing: probabilities must be finite and non-negative")
+
+    monkeypatch.setattr(propagation, "smooth_face_probabilities", refuse)
+    run_dir = quick_demo.run_dir("segment", "pointnet")
+    _, _, cat, _, path = _first_test_mesh(run_dir, tmp_path)
+    code, _, err = run_cli(
+        capsys, "predict", run_dir, path, "--category", cat, "--smooth", "-o", tmp_path / "o"
+    )
+    assert_one_line_error(code, err, "predict", "x.off", "must be finite")
+
+
 def test_voxunet_with_normals_category_and_stretch_trains_evaluates_and_predicts(capsys, tmp_path):
     """The options of the LabeledDB VoxUNet runs (point normals, stem lookup, the category given to
     the head, stretch augmentation) through train -> eval --tta --smooth -> predict --tta."""
