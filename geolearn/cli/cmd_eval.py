@@ -7,11 +7,14 @@
     geolearn eval runs/pointnet --data /elsewhere/ModelNet10.zip --out runs/pointnet/eval
     geolearn eval runs/voxunet --tta                     # averaged over symmetries of the cube
     geolearn eval runs/voxunet --tta --smooth            # and smoothed over each mesh's faces
+    geolearn eval runs/voxunet runs/voxunet-seed1 runs/dgcnn   # their ensemble (averaged probabilities)
 
 Rebuilds the split from the run's ``config.yaml`` exactly as training did and prints the metrics,
 per-class accuracy (or per-part IoU) and the confusion matrix (rows true, columns predicted;
 segmentation weighs faces by area). ``--json`` prints one object (:class:`geolearn.jobs.evaluate.EvalResult`);
-``--out DIR`` also writes ``eval-<split>.json`` and ``confusion-<split>.png`` there.
+``--out DIR`` also writes ``eval-<split>.json`` and ``confusion-<split>.png`` there. Several run
+directories score their ensemble: each run predicts with its own representation and weights, the
+probabilities are averaged, and the average is scored (same task, labels and split shapes).
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="score a trained run on a split: metrics and confusion matrix",
         description=__doc__.split("::")[0].strip(),
     )
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run directory (geolearn train / compare)")
+    p.add_argument(
+        "run_dir",
+        type=Path,
+        nargs="+",
+        metavar="RUN_DIR",
+        help="a run directory (geolearn train / compare); several: score their ensemble (averaged probabilities)",
+    )
     p.add_argument("--data", default=None, help="another copy of the data (default: the run's own)")
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"), help="default test")
     p.add_argument("--checkpoint", default="best", choices=("best", "last"), help="weights (default best)")
@@ -85,13 +94,19 @@ def run(args: argparse.Namespace) -> int:
         from geolearn.viz.plots import plot_confusion
 
         args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.split + ("-tta" if args.tta else "") + ("-smooth" if args.smooth else "")
+        stem = (
+            args.split
+            + ("-ensemble" if len(args.run_dir) > 1 else "")
+            + ("-tta" if args.tta else "")
+            + ("-smooth" if args.smooth else "")
+        )
         (args.out / f"eval-{stem}.json").write_text(json.dumps(out, indent=2) + "\n")
         plot_confusion(
             result.metrics["confusion"],
             result.names,
             args.out / f"confusion-{stem}.png",
-            title=f"{result.encoder}, {args.split} split"
+            title=(f"ensemble of {len(result.members)} runs" if result.members else result.encoder)
+            + f", {args.split} split"
             + (f", {result.poses} poses" if args.tta else "")
             + (", smoothed" if args.smooth else ""),
         )
@@ -109,8 +124,9 @@ def _pct(v: Any) -> str:
 def format_result(r: dict[str, Any]) -> str:
     """The text report of an :class:`~geolearn.jobs.evaluate.EvalResult` (as a dict)."""
     m, names = r["metrics"], r["names"]
+    who = f"ensemble of {len(r['members'])} runs ({r['encoder']})" if r.get("members") else r["encoder"]
     lines = [
-        f"{r['encoder']} {r['task']} on {r['data'] or 'the embedded dataset'}, {r['split']} split "
+        f"{who} {r['task']} on {r['data'] or 'the embedded dataset'}, {r['split']} split "
         f"({r['shapes']} shapes), weights {r['checkpoint']}"
         + (f", averaged over {r['poses']} symmetries of the cube" if r.get("tta") else "")
         + (", smoothed over each mesh's faces" if r.get("smooth") else "")

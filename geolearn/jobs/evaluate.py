@@ -5,13 +5,20 @@ representations, ``split_seed``, ``max_shapes``), the weights of ``best.pt`` (or
 loaded, and the trainer's own :meth:`~geolearn.train.Trainer.evaluate` scores it — so evaluating
 the test split reproduces ``test_metrics.json``. ``data`` scores the run on another copy of the
 data, or on another dataset with the same label names.
+
+Several run directories score their **ensemble**: every run predicts the split on its own (its own
+representation, weights and, with ``tta``, poses), the class or per-face probabilities (softmax,
+each run's category mask applied) are averaged with equal weights, and the average is scored — so
+runs of different encoders or seeds combine, as long as they share the task, the label names and
+the split's shapes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +29,14 @@ from geolearn.jobs.training import check_names, experiment_representations, open
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["EVAL_SPLITS", "EvalResult", "evaluate_run", "smoothed_metrics", "symmetry_average"]
+__all__ = [
+    "EVAL_SPLITS",
+    "EvalResult",
+    "evaluate_run",
+    "probability_metrics",
+    "smoothed_metrics",
+    "symmetry_average",
+]
 
 EVAL_SPLITS = ("train", "val", "test", "all")
 
@@ -45,6 +59,10 @@ class EvalResult:
         smooth: the per-face probabilities were smoothed over each mesh's faces before scoring
             (:func:`geolearn.geometry.propagation.smooth_face_probabilities`, default options); the
             metrics then have no ``loss`` and no ``point_accuracy`` (they are about points).
+        members: for an ensemble, every run directory whose probabilities were averaged (``run_dir``
+            and ``checkpoint`` are then the first's, ``poses`` the most of any member's); the metrics
+            then have no ``loss`` and no ``point_accuracy`` (no run's loss is the ensemble's). Empty
+            for one run.
     """
 
     run_dir: Path
@@ -61,6 +79,7 @@ class EvalResult:
     tta: bool = False
     poses: int = 1
     smooth: bool = False
+    members: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (paths as strings)."""
@@ -70,7 +89,7 @@ class EvalResult:
 
 
 def evaluate_run(
-    run_dir: str | Path,
+    run_dir: str | Path | Sequence[str | Path],
     *,
     data: str | Path | None = None,
     split: str = "test",
@@ -85,7 +104,7 @@ def evaluate_run(
     """Score the run in ``run_dir`` on ``split`` of its data (or of ``data``).
 
     Args:
-        run_dir: a run directory.
+        run_dir: a run directory, or several: their ensemble (see the module docstring) is scored.
         data: another dataset path (archive or folder) with the same label names; ``None`` uses the
             run's own data.
         split: ``"train"``, ``"val"``, ``"test"`` or ``"all"``.
@@ -103,19 +122,83 @@ def evaluate_run(
 
     Raises:
         OptionError: bad run directory, split or batch size; ``tta`` with a run on rendered views or on
-            orientation-free descriptors; ``smooth`` with a classification run. DatasetError: ``data`` cannot be read or
-        has other label names.
+            orientation-free descriptors; ``smooth`` with a classification run; ensemble members of
+            other tasks, other label names or other shapes in the split. DatasetError: ``data``
+            cannot be read or has other label names.
     """
-    from geolearn.datasets import collate_shapes, detect_kind
-    from geolearn.train import Trainer
-
     t0 = time.perf_counter()
     if split not in EVAL_SPLITS:
         raise OptionError(f"--split must be one of {', '.join(EVAL_SPLITS)}, got {split!r}")
-    run = read_run(run_dir, checkpoint)
+    dirs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
+    if not dirs:
+        raise OptionError("give at least one run directory")
+    runs = [read_run(d, checkpoint) for d in dirs]
+    for run in runs:
+        if smooth and run.config.task != "segment":
+            raise OptionError(
+                f"--smooth: {run.path} is a {run.config.task} run; smoothing is for per-face labels"
+            )
+    options = dict(
+        data=data,
+        split=split,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+        workers=workers,
+        tta=tta,
+    )
+    if len(runs) > 1:
+        return _evaluate_ensemble(runs, smooth=smooth, t0=t0, **options)
+    run = runs[0]
+    member = _open_member(run, **options)
+    trainer, ds = member.trainer, member.dataset
+    metrics = smoothed_metrics(trainer, ds) if smooth else trainer.evaluate(ds)
+    return EvalResult(
+        run_dir=run.path,
+        checkpoint=run.checkpoint,
+        task=member.config.task,
+        encoder=member.config.encoder,
+        data=member.config.data,
+        split=split,
+        names=list(run.names),
+        shapes=len(ds),
+        failed_shapes=member.failures,
+        metrics=metrics,
+        seconds=time.perf_counter() - t0,
+        tta=tta,
+        poses=member.poses,
+        smooth=smooth,
+    )
+
+
+@dataclass
+class _Member:
+    """One run ready to score a split: its config (``data`` replaced), split, trainer and poses."""
+
+    config: Any
+    dataset: Any
+    trainer: Any
+    failures: list[dict[str, str]]
+    poses: int
+
+
+def _open_member(
+    run: Any,
+    *,
+    data: str | Path | None,
+    split: str,
+    device: str | torch.device,
+    batch_size: int | None,
+    progress: bool,
+    workers: int | None,
+    tta: bool,
+) -> _Member:
+    """The split of ``run``'s data (or of ``data``) rebuilt as training built it, and a trainer
+    holding its weights (wrapped in the symmetry average with ``tta``)."""
+    from geolearn.datasets import collate_shapes, detect_kind
+    from geolearn.train import Trainer
+
     config = run.config
-    if smooth and config.task != "segment":
-        raise OptionError(f"--smooth: {run.path} is a {config.task} run; smoothing is for per-face labels")
     if data is not None:
         data = str(data)
         same_kind = detect_kind(data) == detect_kind(config.data)
@@ -138,22 +221,71 @@ def evaluate_run(
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
-    metrics = smoothed_metrics(trainer, ds) if smooth else trainer.evaluate(ds)
+    return _Member(config, ds, trainer, opened.failures, len(model.symmetries) if tta else 1)
+
+
+def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: Any) -> EvalResult:
+    """The metrics of the average of ``runs``' probabilities on the split (see :func:`evaluate_run`)."""
+    import torch
+
+    first = runs[0]
+    task = first.config.task
+    for run in runs[1:]:
+        if run.config.task != task:
+            raise OptionError(
+                f"{run.path}: a {run.config.task} run, but {first.path} is a {task} run; "
+                "an ensemble averages runs of one task"
+            )
+        if tuple(run.names) != tuple(first.names):
+            raise OptionError(
+                f"{run.path}: its labels differ from those of {first.path} "
+                f"({len(run.names)} vs {len(first.names)} names); an ensemble averages runs over the same labels"
+            )
+    members, probabilities = [], []
+    for run in runs:
+        member = _open_member(run, **options)
+        preds = member.trainer.predict(member.dataset)
+        probs = torch.softmax(preds.logits.double(), dim=1)
+        ptr = preds.ptr.tolist()
+        by_source = {src: probs[ptr[i] : ptr[i + 1]] for i, src in enumerate(preds.source)}
+        if members and set(by_source) != set(probabilities[0]):
+            raise OptionError(
+                f"{run.path}: its {options['split']} split holds other shapes than that of {first.path} "
+                f"({len(by_source)} vs {len(probabilities[0])}); ensemble members must share the data, "
+                "val_fraction, split_seed and max_shapes"
+            )
+        if members:
+            for src, rows in by_source.items():
+                if rows.shape != probabilities[0][src].shape:
+                    raise OptionError(
+                        f"{run.path}: {src}: {rows.shape[0]} predicted rows, {probabilities[0][src].shape[0]} "
+                        f"from {first.path}"
+                    )
+        if not members:
+            lead_index = {src: int(i) for src, i in zip(preds.source, preds.index.tolist(), strict=True)}
+        members.append(member)
+        probabilities.append(by_source)
+    lead = members[0]
+    average = [
+        (index, sum(p[src] for p in probabilities) / len(probabilities)) for src, index in lead_index.items()
+    ]
+    metrics = probability_metrics(lead.trainer.task, lead.dataset, average, smooth=smooth)
     return EvalResult(
-        run_dir=run.path,
-        checkpoint=run.checkpoint,
-        task=config.task,
-        encoder=config.encoder,
-        data=config.data,
-        split=split,
-        names=list(run.names),
-        shapes=len(ds),
-        failed_shapes=opened.failures,
+        run_dir=first.path,
+        checkpoint=first.checkpoint,
+        task=task,
+        encoder="+".join(m.config.encoder for m in members),
+        data=lead.config.data,
+        split=options["split"],
+        names=list(first.names),
+        shapes=len(lead.dataset),
+        failed_shapes=lead.failures,
         metrics=metrics,
         seconds=time.perf_counter() - t0,
-        tta=tta,
-        poses=len(model.symmetries) if tta else 1,
+        tta=options["tta"],
+        poses=max(m.poses for m in members),
         smooth=smooth,
+        members=[str(run.path) for run in runs],
     )
 
 
@@ -185,28 +317,68 @@ def symmetry_average(model: torch.nn.Module, config: Any, sample: dict[str, Any]
 def smoothed_metrics(trainer: Any, ds: Any) -> dict[str, Any]:
     """The segmentation metrics of ``trainer``'s model on ``ds`` with every mesh's per-face
     probabilities smoothed over its faces first (the trainer's face pooling and category mask)."""
+    import torch
+
+    preds = trainer.predict(ds)
+    ptr = preds.ptr.tolist()
+    rows = [
+        (index, torch.softmax(preds.logits[ptr[row] : ptr[row + 1]].double(), dim=1))
+        for row, index in enumerate(preds.index.tolist())
+    ]
+    return probability_metrics(trainer.task, ds, rows, smooth=True)
+
+
+def probability_metrics(
+    task: Any, ds: Any, rows: Sequence[tuple[int, torch.Tensor]], *, smooth: bool = False
+) -> dict[str, Any]:
+    """The task's metrics of predicted probabilities, scored as the trainer scores its argmax.
+
+    Args:
+        task: the :class:`~geolearn.train.tasks.Task`.
+        ds: the dataset the probabilities are about.
+        rows: per shape, its index in ``ds`` and its probabilities: ``(1, K)`` (classify) or
+            ``(F, K)`` per face (segment).
+        smooth: segmentation: smooth every mesh's face probabilities over its faces first
+            (:func:`geolearn.geometry.propagation.smooth_face_probabilities`).
+
+    Returns:
+        classify: ``accuracy``, ``mean_class_accuracy``, ``per_class_accuracy``, ``confusion``;
+        segment: ``accuracy`` (area-weighted, mean over shapes), ``miou``, ``per_part_iou``,
+        ``confusion`` (face areas). No ``loss``: there are no logits to take it from.
+
+    Raises:
+        OptionError: a mesh whose face count differs from its rows; smoothing that fails (names the mesh).
+    """
     import numpy as np
     import torch
 
     from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
     from geolearn.train import metrics as m
 
-    preds = trainer.predict(ds)
-    k = preds.logits.shape[1]
-    ptr = preds.ptr.tolist()
+    if not rows:
+        raise OptionError("no shape to score")
+    k = int(rows[0][1].shape[1])
+    if task.name == "classify":
+        pred = torch.tensor([int(p.reshape(-1, k).argmax(dim=1)[0]) for _, p in rows])
+        true = torch.tensor([int(ds[index]["label"]) for index, _ in rows])
+        return task.summarize({"confusion": m.confusion_matrix(pred, true, k)})
     labels, truth, areas = [], [], []
-    for row, index in enumerate(preds.index.tolist()):
-        mesh = ds.load_mesh(index)
+    for index, p in rows:
         sample = ds[index]
         f = int(sample["face_labels"].numel())
-        if mesh.num_faces != f or ptr[row + 1] - ptr[row] != f:
-            raise OptionError(f"{sample['source']}: {mesh.num_faces} faces read, {f} labelled")
-        p = torch.softmax(preds.logits[ptr[row] : ptr[row + 1]].double(), dim=1).numpy()
-        try:
-            q = smooth_face_probabilities(p, face_graph(mesh))
-        except OptionError as e:  # e.g. non-finite outputs: say which mesh
-            raise OptionError(f"{sample['source']}: {e}") from e
-        labels.append(torch.from_numpy(np.argmax(q, axis=1)))
+        if p.shape[0] != f:
+            raise OptionError(f"{sample['source']}: {p.shape[0]} predicted faces, {f} labelled")
+        if smooth:
+            mesh = ds.load_mesh(index)
+            if mesh.num_faces != f:
+                raise OptionError(f"{sample['source']}: {mesh.num_faces} faces read, {f} labelled")
+            try:
+                q = smooth_face_probabilities(p.double().numpy(), face_graph(mesh))
+            except OptionError as e:  # e.g. non-finite outputs: say which mesh
+                raise OptionError(f"{sample['source']}: {e}") from e
+            labels.append(torch.from_numpy(np.argmax(q, axis=1)))
+        else:
+            labels.append(p.argmax(dim=1))
         truth.append(sample["face_labels"])
         areas.append(sample["face_areas"])
     face_pred, face_true, area = torch.cat(labels), torch.cat(truth), torch.cat(areas)
@@ -217,4 +389,4 @@ def smoothed_metrics(trainer: Any, ds: Any) -> dict[str, Any]:
         "shape_accuracy_sum": shape_acc.nan_to_num(0.0).sum(),
         "shapes": (~shape_acc.isnan()).sum(),
     }
-    return trainer.task.summarize(stats)
+    return task.summarize(stats)

@@ -189,3 +189,115 @@ def test_eval_smooth_scores_the_smoothed_face_labels(quick_demo: DemoRun, capsys
 def test_eval_smooth_of_a_classification_run_is_a_one_line_error(quick_demo: DemoRun, capsys):
     code, _, err = run_cli(capsys, "eval", quick_demo.run_dir("classify", "pointnet"), "--smooth", "--quiet")
     assert_one_line_error(code, err, "eval", "--smooth", "classify run")
+
+
+def _reference_probabilities(run: Path) -> dict[str, np.ndarray]:
+    """The slow, obvious way: rebuild the run's test split, predict it with its weights, softmax
+    every row (shape or face) — per source file."""
+    import torch
+
+    from geolearn.datasets import collate_shapes
+    from geolearn.jobs.analysis import open_split
+    from geolearn.jobs.runs import load_model
+    from geolearn.train import Trainer
+
+    info, data = open_split(run, "test")
+    model = load_model(info, collate_shapes([data[0]]), "cpu")
+    trainer = Trainer(
+        model, info.config.train, task=info.task, run_dir=info.path, device="cpu", progress=False
+    )
+    preds = trainer.predict(data)
+    ptr = preds.ptr.tolist()
+    out = {}
+    for i, source in enumerate(preds.source):
+        out[source] = torch.softmax(preds.logits[ptr[i] : ptr[i + 1]].double(), dim=1).numpy()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("task", "methods"), [("classify", ("pointnet", "d2")), ("segment", ("pointnet", "face_features"))]
+)
+def test_eval_ensemble_scores_the_average_of_the_members_probabilities(
+    quick_demo: DemoRun, capsys, tmp_path, task, methods
+):
+    """Two runs of different encoders (points and descriptors): the ensemble's metrics are those of
+    the mean of their softmax outputs, computed here the slow way from each run's own predictions."""
+    from geolearn.jobs.analysis import open_split
+
+    runs = [quick_demo.run_dir(task, m) for m in methods]
+    code, out, err = run_cli(capsys, "eval", *runs, "--json", "--quiet", "--out", tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    import yaml
+
+    encoders = [yaml.safe_load((r / "config.yaml").read_text())["encoder"] for r in runs]
+    assert result["members"] == [str(r) for r in runs] and result["encoder"] == "+".join(encoders)
+    m = result["metrics"]
+    assert "loss" not in m and "point_accuracy" not in m
+    a, b = (_reference_probabilities(r) for r in runs)
+    assert set(a) == set(b) and len(a) == result["shapes"]
+    _, data = open_split(runs[0], "test")
+    index = {
+        data.items[i].source if hasattr(data, "items") else data[i]["source"]: i for i in range(len(data))
+    }
+    hits, k = [], len(result["names"])
+    confusion = np.zeros((k, k))
+    for source, pa in a.items():
+        mean = (pa + b[source]) / 2
+        sample = data[index[source]]
+        if task == "classify":
+            hits.append(float(mean[0].argmax() == int(sample["label"])))
+            confusion[int(sample["label"]), int(mean[0].argmax())] += 1
+        else:
+            w = sample["face_areas"].numpy().astype(np.float64)
+            true, pred = sample["face_labels"].numpy(), mean.argmax(axis=1)
+            hits.append(float((w * (pred == true)).sum() / w.sum()))
+            np.add.at(confusion, (true, pred), w)
+    assert m["accuracy"] == pytest.approx(np.mean(hits), rel=1e-9)
+    np.testing.assert_allclose(m["confusion"], confusion, rtol=1e-6, atol=1e-9)
+    # and not merely one member's score: the members differ from each other on these shapes
+    single = [json.loads(run_cli(capsys, "eval", r, "--json", "--quiet")[1])["metrics"] for r in runs]
+    assert single[0]["confusion"] != single[1]["confusion"]
+    assert (tmp_path / "eval-test-ensemble.json").exists() and (
+        tmp_path / "confusion-test-ensemble.png"
+    ).exists()
+    code, text, err = run_cli(capsys, "eval", *runs, "--quiet")
+    assert code == 0 and text.startswith(f"ensemble of 2 runs ({'+'.join(encoders)}) {task}")
+
+
+def test_eval_ensemble_of_a_run_with_itself_is_the_run(quick_demo: DemoRun):
+    """The plumbing: averaging a run with itself changes no prediction (faces, masks, per-shape
+    accuracy, areas), also with test-time augmentation and smoothing."""
+    run = quick_demo.run_dir("segment", "pointnet")
+    for options in ({}, {"tta": True, "smooth": True}):
+        plain = evaluate_run(run, device="cpu", workers=0, **options)
+        twice = evaluate_run([run, run], device="cpu", workers=0, **options)
+        assert twice.members == [str(run), str(run)] and plain.members == []
+        np.testing.assert_allclose(
+            twice.metrics["confusion"], plain.metrics["confusion"], rtol=1e-9, atol=1e-12
+        )
+        assert twice.metrics["accuracy"] == pytest.approx(plain.metrics["accuracy"], rel=1e-12)
+        assert twice.metrics["miou"] == pytest.approx(plain.metrics["miou"], rel=1e-12)
+        assert twice.poses == plain.poses
+
+
+def test_eval_ensemble_of_runs_that_do_not_match_is_a_one_line_error(quick_demo: DemoRun, capsys, tmp_path):
+    import yaml
+
+    seg, cls = quick_demo.run_dir("segment", "pointnet"), quick_demo.run_dir("classify", "pointnet")
+    code, _, err = run_cli(capsys, "eval", seg, cls, "--quiet")
+    assert_one_line_error(code, err, "eval", f"{cls}: a classify run, but {seg} is a segment run")
+    other = tmp_path / "other-split"
+    shutil.copytree(seg, other)
+    config = yaml.safe_load((other / "config.yaml").read_text())
+    config["split_seed"] = int(config.get("split_seed", 0)) + 1
+    (other / "config.yaml").write_text(yaml.safe_dump(config))
+    code, _, err = run_cli(capsys, "eval", seg, other, "--quiet", "--split", "val")
+    assert_one_line_error(code, err, "eval", f"{other}: its val split holds other shapes than that of {seg}")
+    names = tmp_path / "other-names"
+    shutil.copytree(seg, names)
+    labels = json.loads((names / "labels.json").read_text())
+    labels["names"] = [n + "-x" for n in labels["names"]]
+    (names / "labels.json").write_text(json.dumps(labels))
+    code, _, err = run_cli(capsys, "eval", seg, names, "--quiet")
+    assert code != 0 and f"{names}" in err
