@@ -5,6 +5,7 @@
     geolearn predict runs/pointnet chair.off table.obj            # class and probability per mesh
     geolearn predict runs/psb-pointnet ModelNet10.zip/ModelNet10/chair/test/chair_0890.off -o seg/
     geolearn predict runs/psb-voxunet LabeledDB.zip/LabeledDB/Human/1.off --category Human --tta --smooth
+    geolearn predict runs/voxunet chair.off --ensemble runs/voxunet-seed1 --ensemble runs/dgcnn
 
 Classification prints the predicted class, its probability and the next most probable classes.
 Segmentation labels every face and writes, per mesh, ``OUT/<name>.ply`` (the mesh coloured by
@@ -12,7 +13,8 @@ part, with a per-face ``label`` property) and ``OUT/<name>.png`` (rendered views
 ``OUT`` defaults to ``RUN_DIR/predictions``. With ``-o OUT`` the result is also written to
 ``OUT/predictions.json``. ``--json`` prints it (per-face labels included). ``--tta`` averages over the
 symmetries of the cube the run was trained with; ``--smooth`` smooths each mesh's per-face
-probabilities over its faces before labelling (as ``geolearn eval`` does).
+probabilities over its faces before labelling (as ``geolearn eval`` does). ``--ensemble RUN_DIR``
+(repeatable) averages the probabilities of more runs of the same task and labels with RUN_DIR's.
 """
 
 from __future__ import annotations
@@ -70,6 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="segmentation: smooth each mesh's per-face probabilities over its faces before labelling",
     )
+    p.add_argument(
+        "--ensemble",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RUN_DIR",
+        help="another run (same task and labels) whose probabilities are averaged with RUN_DIR's; repeatable",
+    )
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:N], mps")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -93,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         category=args.category,
         tta=args.tta,
         smooth=args.smooth,
+        ensemble=args.ensemble,
     )
     if args.json:
         emit_json(to_json(result.to_dict()))

@@ -5,6 +5,9 @@ inside a zip too), computes the representations the run's encoder reads exactly 
 (normalised to the unit sphere, same parameters), and runs the model with the run's best weights.
 
 - **classify**: the predicted class of each mesh, its softmax probability and the ``top`` classes.
+- **ensemble**: with ``ensemble`` runs besides ``run_dir``, every run predicts with its own
+  representation and weights and their class or per-face probabilities are averaged (as
+  ``geolearn eval RUN_DIR RUN_DIR...`` scores them).
 - **segment**: a label per face (point predictions pooled to faces as in training,
   :func:`geolearn.nn.pooling.points_to_faces`), the share of the surface area given to each part, a
   PLY of the mesh coloured by part (:func:`geolearn.io.export.write_segmentation_ply`, in the
@@ -228,6 +231,7 @@ def predict_meshes(
     category: str | None = None,
     tta: bool = False,
     smooth: bool = False,
+    ensemble: Sequence[str | Path] = (),
 ) -> PredictResult:
     """Predict with the run in ``run_dir`` on the mesh files ``meshes``.
 
@@ -250,15 +254,17 @@ def predict_meshes(
             the most probable part (as ``geolearn eval --smooth``,
             :func:`geolearn.geometry.propagation.smooth_face_probabilities`; concave and convex read
             from the file's own face winding).
+        ensemble: more run directories (same task and label names): the probabilities of all the
+            runs, each with its own representation, weights and (with ``tta``) poses, are averaged
+            before the class or the face labels are taken. ``encoder`` then joins their encoders.
 
     Raises:
-        OptionError: bad run directory or option; MeshError (naming the file): a mesh cannot be read.
+        OptionError: bad run directory or option (an ensemble member of another task or with other
+            labels names the member); MeshError (naming the file): a mesh cannot be read.
     """
     import torch
 
-    from geolearn.datasets import collate_shapes
     from geolearn.io import load_mesh
-    from geolearn.train import Trainer
 
     t0 = time.perf_counter()
     if not meshes:
@@ -266,34 +272,39 @@ def predict_meshes(
     for name, value, lo in (("--top", top, 1), ("--views", num_views, 1), ("--image-size", image_size, 16)):
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise OptionError(f"{name} must be an integer >= {lo}, got {value!r}")
-    run = read_run(run_dir, checkpoint)
-    config = run.config
+    runs = [read_run(d, checkpoint) for d in [run_dir, *ensemble]]
+    run, config = runs[0], runs[0].config
+    for other in runs[1:]:
+        if other.config.task != config.task:
+            raise OptionError(
+                f"--ensemble {other.path}: a {other.config.task} run, but {run.path} is a {config.task} run"
+            )
+        if tuple(other.names) != tuple(run.names):
+            raise OptionError(f"--ensemble {other.path}: its labels differ from those of {run.path}")
     if smooth and config.task != "segment":
         raise OptionError(f"--smooth: {run.path} is a {config.task} run; smoothing is for per-face labels")
-    mask = _category_mask(run.names, config.task, config.train.restrict_to_category, category)
+    masks = [
+        _category_mask(r.names, r.config.task, r.config.train.restrict_to_category, category) for r in runs
+    ]
     loaded = [load_mesh(p) for p in meshes]  # a missing or broken file fails here, named
-    representations = experiment_representations(config)
-    if config.task == "segment":
-        representations.append(FaceGeometry())
-    normalization = config.dataset_kwargs.get("normalization", "unit_sphere")  # as the run's data
-    data = MeshList(loaded, representations, part_mask=mask, normalization=normalization)
-    model = load_model(run, collate_shapes([data[0]]), device)
-    if tta:
-        from geolearn.jobs.evaluate import symmetry_average
-
-        model = symmetry_average(model, config, data[0], restrict=mask is not None)
-    train_config = dataclasses.replace(config.train, restrict_to_category=mask is not None)
-    trainer = Trainer(
-        model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
-    )
-    preds = trainer.predict(data)
-    result = PredictResult(run.path, run.checkpoint, config.task, config.encoder, list(run.names))
+    probs, first = None, None
+    for member, mask in zip(runs, masks, strict=True):
+        preds = _member_predictions(member, loaded, mask, device=device, progress=progress, tta=tta)
+        p = torch.softmax(preds.logits.double(), dim=1)  # (S, K) or (ΣF, K), other categories' parts at 0
+        if first is None:
+            first, probs = preds, p
+        elif not torch.equal(preds.ptr, first.ptr):  # a bug, not bad input: same meshes, same rows
+            raise AssertionError(f"{member.path}: other prediction rows than {run.path}")
+        else:
+            probs = probs + p
+    probs = probs / len(runs)
+    encoder = "+".join(r.config.encoder for r in runs)
+    result = PredictResult(run.path, run.checkpoint, config.task, encoder, list(run.names))
     names = list(run.names)
     if config.task == "classify":
-        probs = torch.softmax(preds.logits, dim=1)  # (S, K)
         k = min(top, probs.shape[1])
         values, indices = probs.topk(k, dim=1)
-        for s, source in enumerate(preds.source):
+        for s, source in enumerate(first.source):
             label = int(indices[s, 0])
             result.classes.append(
                 ClassPrediction(
@@ -312,19 +323,16 @@ def predict_meshes(
         result.out_dir = out
         from geolearn.geometry.propagation import face_graph, smooth_face_probabilities
 
-        ptr = preds.ptr.tolist()
+        ptr = first.ptr.tolist()
         labels = []
         for s, mesh in enumerate(loaded):
-            rows = preds.logits[ptr[s] : ptr[s + 1]]  # (F, K), other categories' parts masked
+            p = probs[ptr[s] : ptr[s + 1]].numpy()  # (F, K), other categories' parts at 0
             if smooth:
-                p = torch.softmax(rows.double(), dim=1).numpy()
                 try:
-                    q = smooth_face_probabilities(p, face_graph(mesh))
+                    p = smooth_face_probabilities(p, face_graph(mesh))
                 except OptionError as e:  # e.g. non-finite outputs: say which mesh
                     raise OptionError(f"{mesh.source}: {e}") from e
-                labels.append(q.argmax(axis=1).astype(np.int64))
-            else:
-                labels.append(rows.argmax(dim=1).numpy().astype(np.int64))
+            labels.append(p.argmax(axis=1).astype(np.int64))
         _write_segments(result, labels, loaded, names, [str(m) for m in meshes], out, num_views, image_size)
     if out_dir is not None:
         result.out_dir = Path(out_dir)
@@ -336,6 +344,35 @@ def predict_meshes(
         )
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _member_predictions(
+    run: Any, loaded: Sequence[Mesh], mask: np.ndarray | None, *, device: Any, progress: bool, tta: bool
+) -> Any:
+    """``run``'s :class:`~geolearn.train.Predictions` for the meshes ``loaded`` (one row per mesh, or
+    per face in mesh order), its representations computed as its training computed them."""
+    from geolearn.datasets import collate_shapes
+    from geolearn.train import Trainer
+
+    config = run.config
+    representations = experiment_representations(config)
+    if config.task == "segment":
+        representations.append(FaceGeometry())
+    normalization = config.dataset_kwargs.get("normalization", "unit_sphere")  # as the run's data
+    data = MeshList(loaded, representations, part_mask=mask, normalization=normalization)
+    model = load_model(run, collate_shapes([data[0]]), device)
+    if tta:
+        from geolearn.jobs.evaluate import symmetry_average
+
+        model = symmetry_average(model, config, data[0], restrict=mask is not None)
+    train_config = dataclasses.replace(config.train, restrict_to_category=mask is not None)
+    trainer = Trainer(
+        model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
+    )
+    preds = trainer.predict(data)
+    if preds.index.tolist() != list(range(len(loaded))):  # a bug, not bad input
+        raise AssertionError(f"{run.path}: predictions out of mesh order")
+    return preds
 
 
 def _category_mask(

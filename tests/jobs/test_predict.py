@@ -266,3 +266,59 @@ def test_voxunet_with_normals_category_and_stretch_trains_evaluates_and_predicts
     # the head reads the category: a run with it refuses to run without one
     code, _, err = run_cli(capsys, "predict", run_dir, path)
     assert_one_line_error(code, err, "predict", "pass --category")
+
+
+def _dataset_probabilities(run_dir, index: int, restrict: bool) -> np.ndarray:
+    """Softmax of ``run_dir``'s model on its own test sample ``index`` (rows: the shape or its faces)."""
+    from geolearn.train import Trainer
+
+    run, test = _test_split(run_dir)
+    model = load_model(run, collate_shapes([test[index]]), "cpu")
+    config = run.config.train
+    trainer = Trainer(model, config, task=run.config.task, run_dir=run.path, device="cpu", progress=False)
+    assert config.restrict_to_category == restrict
+    logits = trainer.predict(torch.utils.data.Subset(test, [index])).logits
+    return torch.softmax(logits.double(), dim=1).numpy()
+
+
+@pytest.mark.parametrize(
+    ("task", "methods"), [("classify", ("pointnet", "d2")), ("segment", ("pointnet", "face_features"))]
+)
+def test_prediction_of_an_ensemble_averages_the_runs_probabilities(
+    quick_demo: DemoRun, capsys, tmp_path, task, methods
+):
+    """--ensemble: a point network and a descriptor run (different representations) on a test mesh
+    written to a file: the class / face labels of the mean of the two runs' probabilities on the
+    dataset's own sample of it."""
+    first, other = (quick_demo.run_dir(task, m) for m in methods)
+    _, test, cat, _, path = _first_test_mesh(first, tmp_path)
+    assert _test_split(other)[1][0]["source"] == test[0]["source"]  # the same test shape
+    extra = ["--category", cat] if task == "segment" else []
+    code, out, err = run_cli(
+        capsys, "predict", first, path, *extra, "--ensemble", other, "--json", "-o", tmp_path / "o"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    pa, pb = (_dataset_probabilities(r, 0, restrict=task == "segment") for r in (first, other))
+    mean = (pa + pb) / 2
+    assert result["encoder"].count("+") == 1
+    pred = result["predictions"][0]
+    if task == "classify":
+        assert pred["label"] == int(mean[0].argmax())
+        assert pred["probability"] == pytest.approx(float(mean[0].max()), abs=1e-5)
+    else:
+        labels = np.asarray(pred["face_labels"])
+        np.testing.assert_array_equal(labels, mean.argmax(axis=1))
+        # the average is not either run alone on this mesh
+        assert not np.array_equal(labels, pa.argmax(axis=1)) or not np.array_equal(labels, pb.argmax(axis=1))
+
+
+def test_prediction_ensemble_of_another_task_is_a_one_line_error(quick_demo: DemoRun, capsys, tmp_path):
+    seg, cls = quick_demo.run_dir("segment", "pointnet"), quick_demo.run_dir("classify", "pointnet")
+    _, _, _, _, path = _first_test_mesh(cls, tmp_path)
+    code, _, err = run_cli(capsys, "predict", cls, path, "--ensemble", seg)
+    assert_one_line_error(
+        code, err, "predict", f"--ensemble {seg}: a segment run, but {cls} is a classify run"
+    )
+    code, _, err = run_cli(capsys, "predict", cls, path, "--ensemble", tmp_path / "norun")
+    assert_one_line_error(code, err, "predict", "no such run directory")
