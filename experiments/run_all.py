@@ -33,6 +33,13 @@ Extra test scores, recorded beside the plain one (``python -m geolearn eval <res
 ``--extra-scores-only`` (alias ``--tta-only``) computes just those for runs already trained (the
 ones not recorded yet).
 
+**Ensembles** (``experiments/ensembles/<name>.yaml``: ``members``, a list of experiment names, and
+``kind``, ``learned`` or ``hybrid``) are scored after the experiments, from their members' finished
+run directories, with ``python -m geolearn eval <results>/<member> ... --json --quiet --out
+<results>/<name>`` (the members' probabilities averaged): plain, and with the extra options any member
+calls for. They get a table of their own in ``results.md``; ``--only`` names them as it names
+experiments.
+
 ``--smoke`` also estimates how long one epoch of the full data takes and how many epochs fit in
 ``--budget-minutes`` (default 30) of training: from the time of the last smoke epoch (use
 ``--smoke-epochs 2`` to leave the first epoch's warm-up out), per training shape with validation
@@ -57,6 +64,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "experiments" / "configs"
+ENSEMBLES = ROOT / "experiments" / "ensembles"
+ENSEMBLE_KINDS = ("learned", "hybrid")
 SMOKE_SHAPES = 32  # per split: enough for every class of ModelNet10 / category of LabeledDB to appear
 # Evaluating a shape costs about 0.3 of training on it (forward only; measured for PointNet, VoxNet,
 # MVCNN and PointNet segmentation: 0.18-0.29), which the epoch-time estimate uses to weigh the
@@ -65,7 +74,8 @@ EVAL_COST = 0.3
 
 
 def _configs(only: str | None) -> list[Path]:
-    paths = sorted(CONFIGS.glob("*.yaml"))
+    """The experiment configs, then the ensembles (which score finished experiments)."""
+    paths = sorted(CONFIGS.glob("*.yaml")) + sorted(ENSEMBLES.glob("*.yaml"))
     if only:
         wanted = [n.strip() for n in only.split(",") if n.strip()]
         known = {p.stem for p in paths}
@@ -201,16 +211,20 @@ def _extra_scores(config: Path, task: str) -> list[str]:
     return keys
 
 
-def _extra_score(name: str, run: Path, device: str, key: str) -> dict[str, Any]:
-    """Score ``run`` on its test split with ``geolearn eval`` and the options of ``EXTRA_SCORES[key]``."""
+def _extra_score(
+    name: str, run: Path, device: str, key: str, members: list[Path] | None = None
+) -> dict[str, Any]:
+    """Score ``run`` on its test split with ``geolearn eval`` and the options of ``EXTRA_SCORES[key]``
+    (``key`` ``"plain"``: none); with ``members``, score their ensemble and write into ``run``."""
     where = _rel(run)  # commands run from the project root
+    scored = [_rel(m) for m in members] if members else [where]
     cmd = [
         sys.executable,
         "-m",
         "geolearn",
         "eval",
-        where,
-        *EXTRA_SCORES[key],
+        *scored,
+        *EXTRA_SCORES.get(key, ()),
         "--json",
         "--quiet",
         "--out",
@@ -232,6 +246,53 @@ def _extra_score(name: str, run: Path, device: str, key: str) -> dict[str, Any]:
         "wall_seconds": round(time.perf_counter() - t0, 1),
         "test": {k: m[k] for k in keep if k in m},
     }
+
+
+def _ensemble(path: Path) -> dict[str, Any]:
+    """The checked contents of an ensemble file: ``members`` (≥ 2 experiment names) and ``kind``."""
+    values = yaml.safe_load(path.read_text()) or {}
+    members, kind = values.get("members"), values.get("kind")
+    known = {p.stem for p in CONFIGS.glob("*.yaml")}
+    if set(values) != {"members", "kind"}:
+        raise SystemExit(
+            f"run_all.py: {_rel(path)}: expected the keys members and kind, got {sorted(values)}"
+        )
+    if not isinstance(members, list) or len(members) < 2 or not all(m in known for m in members):
+        raise SystemExit(
+            f"run_all.py: {_rel(path)}: members must list two or more experiments of {_rel(CONFIGS)}"
+        )
+    if kind not in ENSEMBLE_KINDS:
+        raise SystemExit(
+            f"run_all.py: {_rel(path)}: kind must be one of {', '.join(ENSEMBLE_KINDS)}, got {kind!r}"
+        )
+    return {"members": members, "kind": kind}
+
+
+def _score_ensemble(path: Path, results_dir: Path, device: str, commit: str) -> dict[str, Any]:
+    """The ensemble's test scores (plain and the extras its members call for) as a results entry."""
+    spec = _ensemble(path)
+    runs = [results_dir / m for m in spec["members"]]
+    entry: dict[str, Any] = {"ensemble": spec, "commit": commit, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    missing = [
+        m for m, r in zip(spec["members"], runs, strict=True) if not (r / "test_metrics.json").is_file()
+    ]
+    if missing:
+        return entry | {
+            "command": "—",
+            "error": f"no finished run of {', '.join(missing)} in {_rel(results_dir)}",
+        }
+    task = json.loads((runs[0] / "test_metrics.json").read_text())["task"]
+    keys = {k for m in spec["members"] for k in _extra_scores(CONFIGS / f"{m}.yaml", task)}
+    t0 = time.perf_counter()
+    for key in ["plain", *[k for k in EXTRA_SCORES if k in keys]]:
+        entry[key] = _extra_score(path.stem, results_dir / path.stem, device, key, members=runs)
+        if "error" in entry[key]:
+            entry["error"] = f"{key}: {entry[key]['error']}"
+    entry["command"] = entry["plain"]["command"]
+    entry["task"] = task
+    entry["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    entry["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    return entry
 
 
 def _augments_symmetry(config: Path) -> bool:
@@ -287,6 +348,34 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
                 )
                 + figs,
             ]
+        lines.append("")
+    ensembles = [(n, e) for n, e in entries.items() if "ensemble" in e and "plain" in e]
+    if ensembles:
+        keys = ["plain", *[k for k in EXTRA_SCORES if any("test" in e.get(k, {}) for _, e in ensembles)]]
+        lines += [
+            "## ensembles",
+            "",
+            "The members' probabilities averaged (`geolearn eval RUN_DIR RUN_DIR ...`), test split; accuracy % "
+            "/ mean class accuracy % (classify) or face accuracy % / mean IoU % (segment).",
+            "",
+        ]
+        table = []
+        for name, e in ensembles:
+            second_key = "mean_class_accuracy" if e.get("task") == "classify" else "miou"
+            row = [name, e["ensemble"]["kind"], ", ".join(e["ensemble"]["members"])]
+            for k in keys:
+                t = e.get(k, {}).get("test")
+                row.append(f"{100 * t['accuracy']:.1f} / {100 * t[second_key]:.1f}" if t else "—")
+            table.append(row)
+        headers = ["ensemble", "kind", "members", *[EXTRA_HEADERS.get(k, k) for k in keys]]
+        lines.append(markdown_table(headers, table, [False, False, False, *([True] * len(keys))]))
+        for name, e in ensembles:
+            lines.append(
+                f"- **{name}**: commit `{e['commit']}`, {e['date']}, wall time {e.get('wall_seconds', 0):.0f} s. "
+                + "".join(
+                    f"{EXTRA_HEADERS.get(k, k).capitalize()}: `{e[k]['command']}`. " for k in keys if e.get(k)
+                )
+            )
         lines.append("")
     failed = {n: e for n, e in entries.items() if e.get("error")}
     if failed:
@@ -347,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir.resolve() if args.data_dir is not None else None
     if args.dry_run:
         for config in configs:
-            print(_display(_command(config, results_dir / config.stem, data_dir, smoke, args.device)))
+            if config.parent == ENSEMBLES:
+                members = [_rel(results_dir / m) for m in _ensemble(config)["members"]]
+                print(shlex.join(["python", "-m", "geolearn", "eval", *members, "--json", "--quiet"]))
+            else:
+                print(_display(_command(config, results_dir / config.stem, data_dir, smoke, args.device)))
         return 0
     results_dir.mkdir(parents=True, exist_ok=True)
     summary = results_dir / "results.json"
@@ -357,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.extra_only:
         for config in configs:
             name = config.stem
+            if config.parent == ENSEMBLES:
+                continue  # scored whole, by a run without --extra-scores-only
             keys = _extra_scores(config, entries.get(name, {}).get("report", {}).get("task", ""))
             if not keys or "report" not in entries.get(name, {}):
                 print(f"{name}: no finished run with extra scores; skipped", file=sys.stderr)
@@ -372,6 +467,19 @@ def main(argv: list[str] | None = None) -> int:
         return status
     for i, config in enumerate(configs, 1):
         name = config.stem
+        if config.parent == ENSEMBLES:
+            if args.smoke:
+                continue  # a smoke budget trains no members worth averaging
+            print(
+                f"[{i}/{len(configs)}] {name}: the ensemble of {', '.join(_ensemble(config)['members'])}",
+                file=sys.stderr,
+            )
+            entry = _score_ensemble(config, results_dir, args.device, commit)
+            status |= int("error" in entry)
+            entries = json.loads(summary.read_text()) if summary.is_file() else entries
+            entries[name] = entry
+            _write_results(results_dir, entries, args.smoke)
+            continue
         cmd = _command(config, results_dir / name, data_dir, smoke, args.device)
         print(f"[{i}/{len(configs)}] {name}: {_display(cmd)}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()

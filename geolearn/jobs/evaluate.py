@@ -33,6 +33,7 @@ __all__ = [
     "EVAL_SPLITS",
     "EvalResult",
     "evaluate_run",
+    "posable",
     "probability_metrics",
     "smoothed_metrics",
     "symmetry_average",
@@ -60,7 +61,8 @@ class EvalResult:
             (:func:`geolearn.geometry.propagation.smooth_face_probabilities`, default options); the
             metrics then have no ``loss`` and no ``point_accuracy`` (they are about points).
         members: for an ensemble, every run directory whose probabilities were averaged (``run_dir``
-            and ``checkpoint`` are then the first's, ``poses`` the most of any member's); the metrics
+            and ``checkpoint`` are then the first's, ``poses`` the most of any member's: with
+            ``tta``, members on descriptors or rendered views predict once); the metrics
             then have no ``loss`` and no ``point_accuracy`` (no run's loss is the ensemble's). Empty
             for one run.
     """
@@ -192,9 +194,12 @@ def _open_member(
     progress: bool,
     workers: int | None,
     tta: bool,
+    posable_only: bool = False,
 ) -> _Member:
     """The split of ``run``'s data (or of ``data``) rebuilt as training built it, and a trainer
-    holding its weights (wrapped in the symmetry average with ``tta``)."""
+    holding its weights (wrapped in the symmetry average with ``tta``; with ``posable_only``, only
+    when the run reads something a symmetry moves: an ensemble member on descriptors or rendered
+    views then predicts once instead of refusing)."""
     from geolearn.datasets import collate_shapes, detect_kind
     from geolearn.train import Trainer
 
@@ -216,12 +221,17 @@ def _open_member(
     check_names(config.data or "the embedded dataset", have, run.names, config.task)
     sample = ds[0]
     model = load_model(run, collate_shapes([sample]), device)
-    if tta:
+    if tta and not (posable_only and not posable(sample)):
         model = symmetry_average(model, config, sample, config.train.restrict_to_category)
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
-    return _Member(config, ds, trainer, opened.failures, len(model.symmetries) if tta else 1)
+    return _Member(config, ds, trainer, opened.failures, len(getattr(model, "symmetries", ())) or 1)
+
+
+def posable(sample: dict[str, Any]) -> bool:
+    """A symmetry of the cube moves what the sample gives the encoder (not views, not descriptors)."""
+    return not any(key in sample for key in ("views", "descriptor", "face_features"))
 
 
 def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: Any) -> EvalResult:
@@ -243,7 +253,7 @@ def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: A
             )
     members, probabilities = [], []
     for run in runs:
-        member = _open_member(run, **options)
+        member = _open_member(run, posable_only=True, **options)
         preds = member.trainer.predict(member.dataset)
         probs = torch.softmax(preds.logits.double(), dim=1)
         ptr = preds.ptr.tolist()

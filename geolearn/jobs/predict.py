@@ -255,7 +255,8 @@ def predict_meshes(
             :func:`geolearn.geometry.propagation.smooth_face_probabilities`; concave and convex read
             from the file's own face winding).
         ensemble: more run directories (same task and label names): the probabilities of all the
-            runs, each with its own representation, weights and (with ``tta``) poses, are averaged
+            runs, each with its own representation, weights and (with ``tta``) poses — one for a run
+            on descriptors or rendered views — are averaged
             before the class or the face labels are taken. ``encoder`` then joins their encoders.
 
     Raises:
@@ -289,7 +290,9 @@ def predict_meshes(
     loaded = [load_mesh(p) for p in meshes]  # a missing or broken file fails here, named
     probs, first = None, None
     for member, mask in zip(runs, masks, strict=True):
-        preds = _member_predictions(member, loaded, mask, device=device, progress=progress, tta=tta)
+        preds = _member_predictions(
+            member, loaded, mask, device=device, progress=progress, tta=tta, posable_only=len(runs) > 1
+        )
         p = torch.softmax(preds.logits.double(), dim=1)  # (S, K) or (ΣF, K), other categories' parts at 0
         if first is None:
             first, probs = preds, p
@@ -347,10 +350,18 @@ def predict_meshes(
 
 
 def _member_predictions(
-    run: Any, loaded: Sequence[Mesh], mask: np.ndarray | None, *, device: Any, progress: bool, tta: bool
+    run: Any,
+    loaded: Sequence[Mesh],
+    mask: np.ndarray | None,
+    *,
+    device: Any,
+    progress: bool,
+    tta: bool,
+    posable_only: bool = False,
 ) -> Any:
     """``run``'s :class:`~geolearn.train.Predictions` for the meshes ``loaded`` (one row per mesh, or
-    per face in mesh order), its representations computed as its training computed them."""
+    per face in mesh order), its representations computed as its training computed them; ``tta``
+    (with ``posable_only``: only for a run that reads something a symmetry moves) averages poses."""
     from geolearn.datasets import collate_shapes
     from geolearn.train import Trainer
 
@@ -361,9 +372,9 @@ def _member_predictions(
     normalization = config.dataset_kwargs.get("normalization", "unit_sphere")  # as the run's data
     data = MeshList(loaded, representations, part_mask=mask, normalization=normalization)
     model = load_model(run, collate_shapes([data[0]]), device)
-    if tta:
-        from geolearn.jobs.evaluate import symmetry_average
+    from geolearn.jobs.evaluate import posable, symmetry_average
 
+    if tta and (posable(data[0]) or not posable_only):
         model = symmetry_average(model, config, data[0], restrict=mask is not None)
     train_config = dataclasses.replace(config.train, restrict_to_category=mask is not None)
     trainer = Trainer(

@@ -281,6 +281,21 @@ def test_eval_ensemble_of_a_run_with_itself_is_the_run(quick_demo: DemoRun):
         assert twice.poses == plain.poses
 
 
+def test_eval_ensemble_tta_poses_only_the_members_a_symmetry_moves(quick_demo: DemoRun, capsys):
+    """--tta on an ensemble with a descriptor member: the point run is averaged over its poses, the
+    descriptor run (whose prediction no pose changes; alone, --tta refuses it) predicts once."""
+    points, faces = quick_demo.run_dir("segment", "pointnet"), quick_demo.run_dir("segment", "face_features")
+    alone = evaluate_run(faces, device="cpu", workers=0)
+    twice = evaluate_run([faces, faces], device="cpu", workers=0, tta=True)
+    assert twice.poses == 1
+    np.testing.assert_allclose(twice.metrics["confusion"], alone.metrics["confusion"], rtol=1e-9, atol=1e-12)
+    mixed = evaluate_run([points, faces], device="cpu", workers=0, tta=True)
+    plain = evaluate_run([points, faces], device="cpu", workers=0)
+    assert mixed.poses == 48 and mixed.tta and mixed.metrics["confusion"] != plain.metrics["confusion"]
+    code, _, err = run_cli(capsys, "eval", faces, "--tta", "--quiet")
+    assert_one_line_error(code, err, "eval", "--tta", "orientation-free descriptors")
+
+
 def test_eval_ensemble_of_runs_that_do_not_match_is_a_one_line_error(quick_demo: DemoRun, capsys, tmp_path):
     import yaml
 

@@ -63,3 +63,71 @@ def test_run_all_scores_the_extra_variants_each_config_calls_for(tmp_path: Path)
     rows = [line for line in text.splitlines() if line.startswith(("| a ", "| b "))]
     assert rows[0].endswith("| 62.5 / 37.5 (8 poses) |") and rows[1].endswith("| — |")
     assert json.loads((tmp_path / "results.json").read_text()) == entries
+
+
+def _run_all():
+    import importlib.util
+
+    script = CONFIGS[0].parents[1] / "run_all.py"
+    spec = importlib.util.spec_from_file_location("run_all", script)
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    return run_all
+
+
+ENSEMBLES = sorted((Path(__file__).resolve().parents[2] / "experiments" / "ensembles").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ENSEMBLES, ids=[p.stem for p in ENSEMBLES])
+def test_ensemble_files_name_experiments_of_one_task(path: Path) -> None:
+    spec = _run_all()._ensemble(path)
+    tasks = {load_experiment_config(CONFIGS[0].parent / f"{m}.yaml").task for m in spec["members"]}
+    assert len(tasks) == 1
+
+
+def test_run_all_scores_an_ensemble_of_finished_runs(quick_demo, tmp_path: Path, monkeypatch) -> None:
+    """An ensemble file of two finished runs: run_all scores it with ``geolearn eval RUN RUN`` (plain
+    and smoothed for segmentation), records the commands, and writes its own table; a bad file or a
+    member without a finished run is reported, not scored."""
+    import json
+    import shutil
+
+    run_all = _run_all()
+    configs, ensembles, results = tmp_path / "configs", tmp_path / "ensembles", tmp_path / "results"
+    for d in (configs, ensembles, results):
+        d.mkdir()
+    for method in ("pointnet", "face_features"):
+        run = quick_demo.run_dir("segment", method)
+        shutil.copy(run / "config.yaml", configs / f"seg-{method}.yaml")
+        (results / f"seg-{method}").symlink_to(run, target_is_directory=True)
+    monkeypatch.setattr(run_all, "CONFIGS", configs)
+    monkeypatch.setattr(run_all, "ENSEMBLES", ensembles)
+    good = ensembles / "seg-both.yaml"
+    good.write_text("members: [seg-pointnet, seg-face_features]\nkind: learned\n")
+    entry = run_all._score_ensemble(good, results, "cpu", "abc")
+    assert "error" not in entry, entry
+    assert set(entry) >= {"plain", "smooth"} and "tta" not in entry  # neither member augments by symmetry
+    members = [str((results / f"seg-{m}").resolve()) for m in ("pointnet", "face_features")]
+    assert entry["command"].startswith(f"python -m geolearn eval {members[0]} {members[1]} --json")
+    assert entry["smooth"]["command"].startswith(
+        f"python -m geolearn eval {members[0]} {members[1]} --smooth"
+    )
+    scored = json.loads((results / "seg-both" / "eval-test-ensemble-smooth.json").read_text())
+    assert scored["members"] == members
+    assert entry["smooth"]["test"]["accuracy"] == scored["metrics"]["accuracy"]
+    run_all._write_results(results, {"seg-both": entry}, smoke=False)
+    text = (results / "results.md").read_text()
+    assert "## ensembles" in text and "| seg-both | learned | seg-pointnet, seg-face_features |" in text
+    missing = ensembles / "seg-missing.yaml"
+    (configs / "seg-other.yaml").write_text("task: segment\n")
+    missing.write_text("members: [seg-pointnet, seg-other]\nkind: learned\n")
+    assert "no finished run of seg-other" in run_all._score_ensemble(missing, results, "cpu", "abc")["error"]
+    for text, message in (
+        ("members: [seg-pointnet]\nkind: learned\n", "two or more experiments"),
+        ("members: [seg-pointnet, seg-nonesuch]\nkind: learned\n", "two or more experiments"),
+        ("members: [seg-pointnet, seg-face_features]\nkind: magic\n", "kind must be one of"),
+        ("members: [seg-pointnet, seg-face_features]\n", "expected the keys members and kind"),
+    ):
+        good.write_text(text)
+        with pytest.raises(SystemExit, match=message):
+            run_all._ensemble(good)
