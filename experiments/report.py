@@ -265,6 +265,7 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         row += [f"{_pct(restricted[n][cat]['accuracy'])} / {_pct(restricted[n][cat]['miou'])}" for n in order]
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
+    lines += _ensembles(entries, results, device, restricted, cats)
     # figures: curves and rendered test meshes
     figs = [
         (
@@ -308,6 +309,67 @@ def segmentation(entries: dict[str, Any], results: Path, figures: Path, device: 
         lines += [f"**{what}**", "", f"![{what}]({_rel(path, results)})", ""]
     conf = [f"[{n}]({_rel(results / 'figures' / f'{n}-confusion.png', results)})" for n in order]
     lines += ["Area-weighted confusion matrices over all parts (as trained): " + ", ".join(conf) + ".", ""]
+    return lines
+
+
+def _ensembles(
+    entries: dict[str, Any], results: Path, device: str, restricted: dict[str, Any], cats: tuple[str, ...]
+) -> list[str]:
+    """The ensembles run_all.py scored (``experiments/ensembles``): their test scores and, per
+    category, theirs beside their members' (the members' per-face probabilities averaged here again,
+    checked against the recorded score)."""
+    from geolearn.jobs.analysis import category_scores, face_predictions
+
+    found = {
+        n: e
+        for n, e in entries.items()
+        if "ensemble" in e and e.get("task") == "segment" and "test" in e.get("plain", {})
+    }
+    if not found:
+        return []
+    lines = [
+        "### Ensembles",
+        "",
+        "Runs whose per-face probabilities are averaged (`geolearn eval RUN_DIR RUN_DIR ...`; files in "
+        "`experiments/ensembles/`). *learned*: learned encoders only; *hybrid*: learned and hand-crafted "
+        "features together, which does not count as a learned encoder. Category given.",
+        "",
+        "| ensemble | kind | members | accuracy % / mIoU % | with TTA | smoothed | TTA + smoothed |",
+        "|:---|:---|:---|---:|---:|---:|---:|",
+    ]
+    per: dict[str, Any] = {}
+    for name, e in found.items():
+        members = e["ensemble"]["members"]
+        p = face_predictions([results / m for m in members], device)
+        k = len(p.run.names)
+        per[name] = category_scores(p.predicted_in_category, p.truth, p.areas, p.categories, cats, k)
+        recorded = e["plain"]["test"]
+        for key in ("accuracy", "miou"):
+            if abs(per[name]["all"][key] - recorded[key]) > 1e-5:
+                raise SystemExit(
+                    f"report.py: ensemble {name}: test {key} {per[name]['all'][key]:.6f} here but "
+                    f"{recorded[key]:.6f} in results.json — the runs and results.json disagree"
+                )
+        lines.append(
+            f"| {name} | {e['ensemble']['kind']} | {', '.join(members)} | "
+            f"{_pct(recorded['accuracy'])} / {_pct(recorded['miou'])} | "
+            + " | ".join(_extra(e, k) for k in ("tta", "smooth", "tta_smooth"))
+            + " |"
+        )
+    columns = list(found) + [m for e in found.values() for m in e["ensemble"]["members"] if m in restricted]
+    columns = list(dict.fromkeys(columns))  # each member once
+    table = {**per, **{m: restricted[m] for m in columns if m not in per}}
+    lines += ["", "Per category (category given), each ensemble beside its members: accuracy % / mIoU %", ""]
+    lines.append("| category | " + " | ".join(columns) + " |")
+    lines.append("|:---|" + "---:|" * len(columns))
+    for cat in cats:
+        row = [cat] + [f"{_pct(table[n][cat]['accuracy'])} / {_pct(table[n][cat]['miou'])}" for n in columns]
+        lines.append("| " + " | ".join(row) + " |")
+    mean = ["mean over categories"] + [
+        f"{_pct(table[n]['category_mean']['accuracy'])} / {_pct(table[n]['category_mean']['miou'])}"
+        for n in columns
+    ]
+    lines += ["| " + " | ".join(mean) + " |", ""]
     return lines
 
 

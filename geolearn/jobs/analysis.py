@@ -6,13 +6,15 @@ What the experiment report (``experiments/report.py``) and the demo's figures ar
   head sees), for 2D embeddings of learned features beside hand-crafted ones;
 - :func:`face_predictions` — every face's predicted part for a segmentation run, both as trained
   (argmax over the whole label space) and with the shape's category given (argmax over that
-  category's parts only — the protocol of per-category models such as Kalogerakis et al. 2010);
+  category's parts only — the protocol of per-category models such as Kalogerakis et al. 2010),
+  also of an ensemble of runs (their per-face probabilities averaged, as ``geolearn eval RUN RUN``);
 - :func:`category_scores` — area-weighted per-face accuracy and mean IoU per category and overall,
   with the same definitions as the trainer's (:mod:`geolearn.train.metrics`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,35 +109,56 @@ class FacePredictions:
 
 
 def face_predictions(
-    run_dir: str | Path, device: str | torch.device = "cpu", split: str = "test"
+    run_dir: str | Path | Sequence[str | Path], device: str | torch.device = "cpu", split: str = "test"
 ) -> FacePredictions:
-    """Predict every face of every shape of ``split`` with ``run_dir``'s best weights."""
+    """Predict every face of every shape of ``split`` with ``run_dir``'s best weights — or, given
+    several run directories, with their ensemble: the softmax of each run's face logits averaged
+    (``run`` and ``data`` are then the first run's; the runs must share the labels and the split)."""
     from geolearn.datasets import collate_shapes
     from geolearn.jobs.runs import load_model
     from geolearn.train import Trainer
 
-    run, data = open_split(run_dir, split)
-    if run.task != "segment":
-        raise OptionError(f"{run_dir}: a {run.task} run has no per-face predictions")
-    model = load_model(run, collate_shapes([data[0]]), device)
-    trainer = Trainer(
-        model, run.config.train, task="segment", run_dir=run.path, device=device, progress=False
-    )
-    preds = trainer.predict(data)
+    dirs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
+    if not dirs:
+        raise OptionError("face_predictions: give at least one run directory")
+    probs: dict[str, torch.Tensor] = {}
+    first: tuple[RunInfo, ShapeDataset, Any] | None = None
+    for d in dirs:
+        run, data = open_split(d, split)
+        if run.task != "segment":
+            raise OptionError(f"{d}: a {run.task} run has no per-face predictions")
+        model = load_model(run, collate_shapes([data[0]]), device)
+        trainer = Trainer(
+            model, run.config.train, task="segment", run_dir=run.path, device=device, progress=False
+        )
+        preds = trainer.predict(data)
+        ptr = preds.ptr.tolist()
+        rows = {
+            src: preds.logits[ptr[i] : ptr[i + 1]].double().softmax(dim=1)
+            for i, src in enumerate(preds.source)
+        }
+        if first is None:
+            first, probs = (run, data, preds), rows
+            continue
+        if tuple(run.names) != tuple(first[0].names) or set(rows) != set(probs):
+            raise OptionError(
+                f"{d}: other labels or other {split} shapes than {dirs[0]}; cannot average them"
+            )
+        probs = {src: probs[src] + rows[src] for src in probs}
+    run, data, preds = first
     mask = torch.from_numpy(category_part_mask(tuple(run.names), tuple(data.class_names)))
-    ptr = preds.ptr.tolist()
     predicted, restricted, truth, areas = [], [], [], []
     categories = np.asarray(data.labels)
-    for row, index in enumerate(preds.index.tolist()):
-        logits = preds.logits[ptr[row] : ptr[row + 1]]  # (F, K)
+    for index, src in zip(preds.index.tolist(), preds.source, strict=True):
+        p = probs[src] / len(dirs)  # (F, K)
         sample = data[index]
-        if int(sample["face_labels"].numel()) != logits.shape[0]:
+        if int(sample["face_labels"].numel()) != p.shape[0]:
             raise OptionError(
-                f"{sample['source']}: {logits.shape[0]} predicted faces, {sample['face_labels'].numel()} labelled"
+                f"{sample['source']}: {p.shape[0]} predicted faces, {sample['face_labels'].numel()} labelled"
             )
-        predicted.append(logits.argmax(dim=1).numpy())
+        predicted.append(p.argmax(dim=1).numpy())
         allowed = mask[int(categories[index])]
-        restricted.append(logits.masked_fill(~allowed, float("-inf")).argmax(dim=1).numpy())
+        restricted.append(p.masked_fill(~allowed, -1.0).argmax(dim=1).numpy())
         truth.append(sample["face_labels"].numpy())
         areas.append(sample["face_areas"].numpy().astype(np.float64))
     order = preds.index.numpy()

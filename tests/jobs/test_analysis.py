@@ -74,3 +74,26 @@ def test_face_predictions_agree_with_the_trainer(quick_demo):
     assert scores["all"]["miou"] == pytest.approx(test["miou"], abs=1e-6)
     with pytest.raises(OptionError, match="no per-face predictions"):
         analysis.face_predictions(quick_demo.run_dir("classify", "pointnet"))
+
+
+def test_face_predictions_of_an_ensemble_score_as_geolearn_eval(quick_demo):
+    """Two runs' averaged probabilities: the report's per-category numbers come from the same
+    predictions geolearn eval RUN RUN scores; a run with itself is that run."""
+    from geolearn.jobs.evaluate import evaluate_run
+
+    runs = [quick_demo.run_dir("segment", m) for m in ("pointnet", "face_features")]
+    preds = analysis.face_predictions(runs)
+    k = len(preds.run.names)
+    scores = analysis.category_scores(
+        preds.predicted, preds.truth, preds.areas, preds.categories, preds.data.class_names, k
+    )
+    scored = evaluate_run(runs, device="cpu", workers=0).metrics
+    assert scores["all"]["accuracy"] == pytest.approx(scored["accuracy"], abs=1e-9)
+    assert scores["all"]["miou"] == pytest.approx(scored["miou"], abs=1e-9)
+    single = analysis.face_predictions(runs[0])
+    twice = analysis.face_predictions([runs[0], runs[0]])
+    for a, b in zip(single.predicted_in_category, twice.predicted_in_category, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(single.predicted, preds.predicted, strict=True)
+    )  # the ensemble is not its first member

@@ -57,3 +57,32 @@ def test_report_refuses_results_that_disagree_with_the_runs(quick_demo, tmp_path
     (results / "results.json").write_text(json.dumps(entries))
     with pytest.raises(SystemExit, match="disagree"):
         _report_module().main(["--results", str(results), "--only", "segment"])
+
+
+def test_report_has_the_ensembles_per_category(quick_demo, tmp_path):
+    """An ensemble entry (as run_all.py writes it): its row, its per-category table beside its
+    members, and a recorded score the runs do not reproduce is refused."""
+    from geolearn.jobs.evaluate import evaluate_run
+
+    results = tmp_path / "results"
+    entries = _results(quick_demo, results)
+    members = ["segment-pointnet", "segment-face_features"]
+    m = evaluate_run([results / n for n in members], device="cpu", workers=0).metrics
+    entries["segment-both"] = {
+        "ensemble": {"members": members, "kind": "hybrid"},
+        "task": "segment",
+        "plain": {"command": "x", "test": {"accuracy": m["accuracy"], "miou": m["miou"]}},
+        "commit": "abc",
+    }
+    (results / "results.json").write_text(json.dumps(entries))
+    assert _report_module().main(["--results", str(results), "--only", "segment"]) == 0
+    text = (results / "report.md").read_text()
+    assert "### Ensembles" in text
+    row = next(line for line in text.splitlines() if line.startswith("| segment-both | hybrid |"))
+    assert f"| {100 * m['accuracy']:.1f} / {100 * m['miou']:.1f} |" in row
+    header = next(line for line in text.splitlines() if line.startswith("| category | segment-both |"))
+    assert header == "| category | segment-both | segment-pointnet | segment-face_features |"
+    entries["segment-both"]["plain"]["test"]["accuracy"] += 0.1
+    (results / "results.json").write_text(json.dumps(entries))
+    with pytest.raises(SystemExit, match="ensemble segment-both: test accuracy"):
+        _report_module().main(["--results", str(results), "--only", "segment"])
