@@ -300,6 +300,11 @@ def _augments_symmetry(config: Path) -> bool:
     return "symmetry" in (values.get("augment") or {})
 
 
+def _first_upper(text: str) -> str:
+    """``text`` with its first letter upper-cased (``str.capitalize`` would lower "TTA")."""
+    return text[:1].upper() + text[1:]
+
+
 def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke: bool) -> None:
     from geolearn.jobs.report import markdown_table
 
@@ -342,7 +347,7 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
                 + f"(torch threads: {e.get('torch_threads', 'default')}), load average {e['load_average']}. "
                 + (f"*{e['note']}.* " if e.get("note") else "")
                 + "".join(
-                    f"{EXTRA_HEADERS[k].capitalize()}: `{e[k]['command']}` ({e[k].get('wall_seconds', 0):.0f} s). "
+                    f"{_first_upper(EXTRA_HEADERS[k])}: `{e[k]['command']}` ({e[k].get('wall_seconds', 0):.0f} s). "
                     for k in EXTRA_SCORES
                     if e.get(k)
                 )
@@ -373,7 +378,9 @@ def _write_results(results_dir: Path, entries: dict[str, dict[str, Any]], smoke:
             lines.append(
                 f"- **{name}**: commit `{e['commit']}`, {e['date']}, wall time {e.get('wall_seconds', 0):.0f} s. "
                 + "".join(
-                    f"{EXTRA_HEADERS.get(k, k).capitalize()}: `{e[k]['command']}`. " for k in keys if e.get(k)
+                    f"{_first_upper(EXTRA_HEADERS.get(k, k))}: `{e[k]['command']}`. "
+                    for k in keys
+                    if e.get(k)
                 )
             )
         lines.append("")
