@@ -9,7 +9,9 @@ What the experiment report (``experiments/report.py``) and the demo's figures ar
   category's parts only — the protocol of per-category models such as Kalogerakis et al. 2010),
   also of an ensemble of runs (their per-face probabilities averaged, as ``geolearn eval RUN RUN``);
 - :func:`category_scores` — area-weighted per-face accuracy and mean IoU per category and overall,
-  with the same definitions as the trainer's (:mod:`geolearn.train.metrics`).
+  with the same definitions as the trainer's (:mod:`geolearn.train.metrics`);
+- :func:`bootstrap_interval` — how far the mean accuracy of a small test split could move with
+  other test shapes of the same categories (a percentile bootstrap over shapes).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from geolearn.jobs.runs import RunInfo
 __all__ = [
     "FacePredictions",
     "SplitFeatures",
+    "bootstrap_interval",
     "category_scores",
     "face_predictions",
     "open_split",
@@ -211,3 +214,49 @@ def category_scores(
             "miou": float(np.nanmean([c["miou"] for c in cats])),
         }
     return out
+
+
+def bootstrap_interval(
+    values: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (e.g. per-shape accuracies).
+
+    Each resample draws, within every group (e.g. category) separately, as many values as the group
+    has, with replacement — the split's composition stays fixed, as a benchmark's does — and takes
+    the mean of all drawn values. The interval spans the central ``level`` of those means.
+
+    Args:
+        values: ``(N,)`` finite numbers.
+        groups: ``(N,)`` group labels, or None for one group.
+        level: in ``(0, 1)``.
+        resamples: number of bootstrap resamples (≥ 100).
+        seed: the random generator's seed (the interval is reproducible).
+
+    Raises:
+        OptionError: empty or non-finite values, groups of another length, bad level or resamples.
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if v.size == 0 or not np.isfinite(v).all():
+        raise OptionError("bootstrap_interval: values must be a non-empty array of finite numbers")
+    g = np.zeros(v.size, dtype=np.int64) if groups is None else np.asarray(groups).reshape(-1)
+    if g.size != v.size:
+        raise OptionError(f"bootstrap_interval: {g.size} group labels for {v.size} values")
+    if not (0.0 < float(level) < 1.0):
+        raise OptionError(f"bootstrap_interval: level must be in (0, 1), got {level!r}")
+    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 100:
+        raise OptionError(f"bootstrap_interval: resamples must be an integer >= 100, got {resamples!r}")
+    rng = np.random.default_rng(seed)
+    total = np.zeros(int(resamples))
+    for label in np.unique(g):
+        members = v[g == label]
+        draws = rng.integers(0, members.size, size=(int(resamples), members.size))
+        total += members[draws].sum(axis=1)
+    means = total / v.size
+    tail = 100.0 * (1.0 - float(level)) / 2.0
+    lo, hi = np.percentile(means, [tail, 100.0 - tail])
+    return float(lo), float(hi)

@@ -97,3 +97,36 @@ def test_face_predictions_of_an_ensemble_score_as_geolearn_eval(quick_demo):
     assert any(
         not np.array_equal(a, b) for a, b in zip(single.predicted, preds.predicted, strict=True)
     )  # the ensemble is not its first member
+
+
+def test_bootstrap_interval_against_a_slow_reference():
+    """The vectorised resampling equals a loop drawing the same indices; analytic edge cases."""
+    rng = np.random.default_rng(3)
+    values = rng.uniform(0.5, 1.0, size=12)
+    groups = np.repeat([0, 1, 2], 4)
+    lo, hi = analysis.bootstrap_interval(values, groups, resamples=500, seed=7)
+    # slow reference: the same generator calls, one resample at a time
+    ref_rng = np.random.default_rng(7)
+    draws = {c: ref_rng.integers(0, 4, size=(500, 4)) for c in (0, 1, 2)}
+    means = []
+    for r in range(500):
+        picked = [values[groups == c][draws[c][r]] for c in (0, 1, 2)]
+        means.append(np.mean(np.concatenate(picked)))
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(means, [2.5, 97.5])), abs=1e-12)
+    assert lo < values.mean() < hi
+    # constant values: no spread; one value per group: nothing to resample
+    assert analysis.bootstrap_interval(np.full(8, 0.9)) == pytest.approx((0.9, 0.9))
+    assert analysis.bootstrap_interval(values[:3], np.arange(3)) == pytest.approx((values[:3].mean(),) * 2)
+    # more shapes of the same spread: a narrower interval
+    wide = np.subtract(*analysis.bootstrap_interval(values[:4])[::-1])
+    narrow = np.subtract(*analysis.bootstrap_interval(np.tile(values[:4], 25))[::-1])
+    assert narrow < wide / 3
+    for bad, kwargs, message in (
+        ([], {}, "non-empty"),
+        ([0.5, np.nan], {}, "finite"),
+        ([0.5, 0.6], {"groups": [0]}, "1 group labels for 2 values"),
+        ([0.5], {"level": 1.0}, "level"),
+        ([0.5], {"resamples": 10}, "resamples"),
+    ):
+        with pytest.raises(OptionError, match=message):
+            analysis.bootstrap_interval(np.asarray(bad, dtype=float), **kwargs)

@@ -80,6 +80,10 @@ def test_report_has_the_ensembles_per_category(quick_demo, tmp_path):
     assert "### Ensembles" in text
     row = next(line for line in text.splitlines() if line.startswith("| segment-both | hybrid |"))
     assert f"| {100 * m['accuracy']:.1f} / {100 * m['miou']:.1f} |" in row
+    import re
+
+    lo, hi = map(float, re.search(r"\| (\d+\.\d)–(\d+\.\d) \|", row).groups())  # the bootstrap interval
+    assert lo <= 100 * m["accuracy"] + 0.05 and hi >= 100 * m["accuracy"] - 0.05
     header = next(line for line in text.splitlines() if line.startswith("| category | segment-both |"))
     assert header == "| category | segment-both | segment-pointnet | segment-face_features |"
     entries["segment-both"]["plain"]["test"]["accuracy"] += 0.1
