@@ -14,7 +14,8 @@ per-class accuracy (or per-part IoU) and the confusion matrix (rows true, column
 segmentation weighs faces by area). ``--json`` prints one object (:class:`geolearn.jobs.evaluate.EvalResult`);
 ``--out DIR`` also writes ``eval-<split>.json`` and ``confusion-<split>.png`` there. Several run
 directories score their ensemble: each run predicts with its own representation and weights, the
-probabilities are averaged, and the average is scored (same task, labels and split shapes).
+probabilities are averaged, and the average is scored (same task, labels and split shapes; with
+``--tta`` a member on descriptors or rendered views, which no pose changes, predicts once).
 """
 
 from __future__ import annotations
