@@ -25,6 +25,7 @@ __all__ = [
     "RandomRotation",
     "RandomScale",
     "RandomSymmetry",
+    "apply_linear",
     "apply_scale",
     "apply_symmetry",
     "build_augmentation",
@@ -40,8 +41,6 @@ TRANSFORMS: dict[str, Any] = {}
 _VECTOR_KEYS = ("points", "normals", "face_centroids")
 # Images rendered from fixed cameras: no symmetry of the points can be applied to them.
 _IMAGE_KEYS = ("views", "view_face")
-# Keys a rotation of points cannot follow (they would no longer match the rotated points).
-_GRID_KEYS = ("voxels", *_IMAGE_KEYS)
 
 
 def register_transform(name: str) -> Callable[[T], T]:
@@ -128,15 +127,18 @@ def _rotation_matrix(axis: str, angle: torch.Tensor) -> torch.Tensor:
 
 @register_transform("rotate")
 class RandomRotation:
-    """Rotate ``points``, ``normals`` and ``face_centroids`` by one random angle about ``axis``.
+    """Rotate ``points``, ``normals``, ``face_centroids`` and ``voxels`` by one random angle about ``axis``.
+
+    Voxels are resampled (:func:`apply_linear`: each cell centre reads the old grid trilinearly at
+    its preimage, a 0/1 grid thresholded at 1/2), so they stay aligned with the rotated points; a
+    shape inside the unit ball stays inside the grid.
 
     Args:
         axis: ``"x"``, ``"y"`` or ``"z"`` (ModelNet and the embedded shapes are ``z``-up).
         max_angle: angles are uniform in ``[-max_angle, max_angle]`` radians (default: a full turn).
 
     Raises:
-        OptionError: when called on a sample with voxels or views, which a rotation of the points
-            would leave misaligned.
+        OptionError: when called on a sample with rendered views (images of fixed cameras).
     """
 
     def __init__(self, axis: str = "z", max_angle: float = math.pi) -> None:
@@ -151,16 +153,11 @@ class RandomRotation:
         return f"RandomRotation(axis={self.axis!r}, max_angle={self.max_angle})"
 
     def __call__(self, sample: dict[str, Any], generator: torch.Generator) -> dict[str, Any]:
-        grids = [k for k in _GRID_KEYS if k in sample]
-        if grids:
-            raise OptionError(f"RandomRotation cannot rotate {', '.join(grids)}; use it with points only")
+        images = [k for k in _IMAGE_KEYS if k in sample]
+        if images:
+            raise OptionError(f"RandomRotation cannot rotate {', '.join(images)} (rendered images)")
         angle = (torch.rand((), generator=generator) * 2 - 1) * self.max_angle
-        rot = _rotation_matrix(self.axis, angle)  # (3, 3)
-        out = dict(sample)
-        for k in _VECTOR_KEYS:
-            if k in out:
-                out[k] = out[k] @ rot.T.to(out[k].dtype)  # (M, 3), a new tensor
-        return out
+        return apply_linear(sample, _rotation_matrix(self.axis, angle))
 
 
 @register_transform("jitter")
@@ -255,22 +252,41 @@ def _extent(sample: dict[str, Any]) -> torch.Tensor:
 def apply_scale(data: dict[str, Any], factors: Sequence[float] | torch.Tensor) -> dict[str, Any]:
     """``data`` stretched by ``factors`` along x, y, z (see :class:`RandomScale`); one sample
     (``voxels (C, R, R, R)``) or a collated batch (``(B, C, R, R, R)``). Returns a new dict."""
+    f = torch.as_tensor(factors, dtype=torch.float64).reshape(3)
+    return apply_linear(data, torch.diag(f))
+
+
+def apply_linear(data: dict[str, Any], matrix: Sequence[Sequence[float]] | torch.Tensor) -> dict[str, Any]:
+    """``data`` moved by the invertible linear map ``matrix`` (``(3, 3)``, acting on column vectors):
+    ``points`` and ``face_centroids`` mapped, ``normals`` by the inverse transpose and renormalised,
+    ``voxels`` resampled — each cell centre reads the old grid trilinearly at its preimage (zero
+    outside), and a 0/1 grid is thresholded at 1/2 so it stays 0/1. One sample (``voxels (C, R, R, R)``)
+    or a collated batch (``(B, C, R, R, R)``). Returns a new dict; other keys are kept.
+
+    Raises:
+        OptionError: a matrix that is not ``(3, 3)``, not finite or not invertible.
+    """
     from torch.nn import functional as F
 
-    f = torch.as_tensor(factors, dtype=torch.float64).reshape(3)
+    a = torch.as_tensor(matrix, dtype=torch.float64)
+    if a.shape != (3, 3) or not bool(torch.isfinite(a).all()):
+        raise OptionError(f"apply_linear: need a finite (3, 3) matrix, got shape {tuple(a.shape)}")
+    if abs(float(torch.linalg.det(a))) < 1e-12:
+        raise OptionError("apply_linear: the matrix is not invertible")
+    inv = torch.linalg.inv(a)
     out = dict(data)
     for k in ("points", "face_centroids"):
         if k in out:
-            out[k] = out[k] * f.to(out[k].dtype)
+            out[k] = out[k] @ a.T.to(out[k].dtype)  # a new tensor
     if "normals" in out:
-        n = out["normals"] / f.to(out["normals"].dtype)
+        n = out["normals"] @ inv.to(out["normals"].dtype)  # rows: (A^-T n)^T = n^T A^-1
         out["normals"] = n / n.norm(dim=-1, keepdim=True).clamp(min=1e-12)
     if "voxels" in out:
         g = out["voxels"]
         r = g.shape[-1]
         grid5 = g.reshape(-1, *g.shape[-4:])  # (B, C, R, R, R), B = 1 for one sample
         c = (torch.arange(r, dtype=torch.float64) + 0.5) * (2.0 / r) - 1.0
-        xyz = torch.stack(torch.meshgrid(c, c, c, indexing="ij"), dim=-1) / f  # preimages (R, R, R, 3)
+        xyz = torch.stack(torch.meshgrid(c, c, c, indexing="ij"), dim=-1) @ inv.T  # preimages (R, R, R, 3)
         # grid_sample reads (x -> W, y -> H, z -> D); our grids index (x -> D, y -> H, z -> W)
         where = xyz.flip(-1).to(g.dtype).unsqueeze(0).expand(grid5.shape[0], -1, -1, -1, -1)
         new = F.grid_sample(grid5, where, mode="bilinear", padding_mode="zeros", align_corners=False)
