@@ -125,6 +125,13 @@ def _rotation_matrix(axis: str, angle: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.stack(r) for r in rows]).to(torch.float32)
 
 
+def _axis_angle_matrix(direction: torch.Tensor, angle: float) -> torch.Tensor:
+    """``(3, 3)`` float64 rotation by ``angle`` radians about ``direction`` (Rodrigues' formula)."""
+    k = direction / direction.norm().clamp(min=1e-12)
+    cross = torch.tensor([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]], dtype=torch.float64)
+    return torch.eye(3, dtype=torch.float64) + math.sin(angle) * cross + (1 - math.cos(angle)) * cross @ cross
+
+
 @register_transform("rotate")
 class RandomRotation:
     """Rotate ``points``, ``normals``, ``face_centroids`` and ``voxels`` by one random angle about ``axis``.
@@ -134,7 +141,9 @@ class RandomRotation:
     shape inside the unit ball stays inside the grid.
 
     Args:
-        axis: ``"x"``, ``"y"`` or ``"z"`` (ModelNet and the embedded shapes are ``z``-up).
+        axis: ``"x"``, ``"y"`` or ``"z"`` (ModelNet and the embedded shapes are ``z``-up), or
+            ``"any"``: a random axis, uniform on the sphere (small angles then jitter a pose in every
+            direction, e.g. shapes in an estimated principal frame).
         max_angle: angles are uniform in ``[-max_angle, max_angle]`` radians (default: a full turn).
 
     Raises:
@@ -142,8 +151,8 @@ class RandomRotation:
     """
 
     def __init__(self, axis: str = "z", max_angle: float = math.pi) -> None:
-        if axis not in ("x", "y", "z"):
-            raise OptionError(f"RandomRotation: axis must be 'x', 'y' or 'z', got {axis!r}")
+        if axis not in ("x", "y", "z", "any"):
+            raise OptionError(f"RandomRotation: axis must be 'x', 'y', 'z' or 'any', got {axis!r}")
         if not (0 <= float(max_angle) <= math.pi):
             raise OptionError(f"RandomRotation: max_angle must be in [0, pi], got {max_angle}")
         self.axis = axis
@@ -157,6 +166,9 @@ class RandomRotation:
         if images:
             raise OptionError(f"RandomRotation cannot rotate {', '.join(images)} (rendered images)")
         angle = (torch.rand((), generator=generator) * 2 - 1) * self.max_angle
+        if self.axis == "any":
+            direction = torch.randn(3, generator=generator, dtype=torch.float64)
+            return apply_linear(sample, _axis_angle_matrix(direction, float(angle)))
         return apply_linear(sample, _rotation_matrix(self.axis, angle))
 
 

@@ -341,3 +341,32 @@ def test_build_augmentation_from_an_option() -> None:
         build_augmentation(["symmetry"])
     with pytest.raises(OptionError, match="arguments of 'jitter' must be a mapping"):
         build_augmentation({"jitter": 0.1})
+
+
+def test_rotation_about_any_axis_is_a_rotation_by_at_most_the_angle() -> None:
+    """axis="any": a proper rotation (orthogonal, det 1) whose angle, read back from its trace, is
+    within max_angle; the axes drawn cover the sphere (not one fixed axis); against the coordinate
+    axes' matrices for a direction along z."""
+    s = _sample()
+    t = RandomRotation("any", max_angle=0.3)
+    axes = []
+    for seed in range(20):
+        out = t(s, torch.Generator().manual_seed(seed))
+        # the rotation, recovered from points on the sphere (least squares)
+        rot = torch.linalg.lstsq(s["points"].double(), out["points"].double()).solution.T
+        torch.testing.assert_close(rot @ rot.T, torch.eye(3, dtype=torch.float64), atol=1e-5, rtol=0)
+        assert float(torch.linalg.det(rot)) == pytest.approx(1.0, abs=1e-5)
+        angle = math.acos(max(-1.0, min(1.0, (float(torch.trace(rot)) - 1) / 2)))
+        assert angle <= 0.3 + 1e-5
+        w, v = torch.linalg.eig(rot)
+        axes.append(v[:, (w - 1).abs().argmin()].real)
+        torch.testing.assert_close(out["normals"], out["points"], atol=1e-5, rtol=0)  # unit sphere normals
+    spread = torch.stack([a * torch.sign(a[a.abs().argmax()]) for a in axes]).std(0)
+    assert float(spread.min()) > 0.1  # many directions
+    angle = torch.tensor(0.25)
+    torch.testing.assert_close(
+        transforms._axis_angle_matrix(torch.tensor([0.0, 0.0, 2.0], dtype=torch.float64), 0.25),
+        transforms._rotation_matrix("z", angle).double(),
+    )
+    with pytest.raises(OptionError, match="'any'"):
+        RandomRotation("w")
