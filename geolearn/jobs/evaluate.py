@@ -273,6 +273,8 @@ def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: A
                     )
         if not members:
             lead_index = {src: int(i) for src, i in zip(preds.source, preds.index.tolist(), strict=True)}
+        else:  # only the first member's split and task are needed from here on: free the model
+            member = dataclasses.replace(member, trainer=None, dataset=None)
         members.append(member)
         probabilities.append(by_source)
     lead = members[0]

@@ -166,6 +166,7 @@ class PredictResult:
         segments: one :class:`SegmentPrediction` per mesh for a segmentation run, else empty.
         out_dir: where files were written (None when nothing was).
         seconds: wall time.
+        members: for an ensemble, every run whose probabilities were averaged (else empty).
     """
 
     run_dir: Path
@@ -177,6 +178,7 @@ class PredictResult:
     segments: list[SegmentPrediction] = field(default_factory=list)
     out_dir: Path | None = None
     seconds: float = 0.0
+    members: list[str] = field(default_factory=list)
 
     def to_dict(self, face_labels: bool = True) -> dict[str, Any]:
         """JSON-ready values; ``face_labels=False`` leaves the per-face lists out."""
@@ -188,6 +190,7 @@ class PredictResult:
             "names": list(self.names),
             "out_dir": None if self.out_dir is None else str(self.out_dir),
             "seconds": self.seconds,
+            "members": list(self.members),
         }
         if self.task == "classify":
             out["predictions"] = [dataclasses.asdict(p) for p in self.classes]
@@ -256,8 +259,8 @@ def predict_meshes(
             from the file's own face winding).
         ensemble: more run directories (same task and label names): the probabilities of all the
             runs, each with its own representation, weights and (with ``tta``) poses — one for a run
-            on descriptors or rendered views — are averaged
-            before the class or the face labels are taken. ``encoder`` then joins their encoders.
+            on descriptors or rendered views — are averaged before the class or the face labels are
+            taken. ``encoder`` then joins their encoders and ``members`` lists the runs.
 
     Raises:
         OptionError: bad run directory or option (an ensemble member of another task or with other
@@ -303,6 +306,8 @@ def predict_meshes(
     probs = probs / len(runs)
     encoder = "+".join(r.config.encoder for r in runs)
     result = PredictResult(run.path, run.checkpoint, config.task, encoder, list(run.names))
+    if len(runs) > 1:
+        result.members = [str(r.path) for r in runs]
     names = list(run.names)
     if config.task == "classify":
         k = min(top, probs.shape[1])

@@ -301,7 +301,7 @@ def test_prediction_of_an_ensemble_averages_the_runs_probabilities(
     result = json.loads(out)
     pa, pb = (_dataset_probabilities(r, 0, restrict=task == "segment") for r in (first, other))
     mean = (pa + pb) / 2
-    assert result["encoder"].count("+") == 1
+    assert result["encoder"].count("+") == 1 and result["members"] == [str(first), str(other)]
     pred = result["predictions"][0]
     if task == "classify":
         assert pred["label"] == int(mean[0].argmax())
