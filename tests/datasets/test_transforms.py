@@ -27,6 +27,17 @@ from geolearn.geometry.voxelize import voxelize
 from geolearn.mesh import Mesh
 
 
+def _solid(m: Mesh) -> torch.Tensor:
+    """``(1, 32, 32, 32)`` solid voxels of ``m`` in ``[-1, 1]³``: the slow reference of a moved grid."""
+    import numpy as np
+
+    return torch.from_numpy(voxelize(m, 32, "solid", bounds=(-1.0, 1.0)).occupancy[None].astype(np.float32))
+
+
+def _iou(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(((a * b) > 0).sum() / ((a + b) > 0).sum())
+
+
 def _sample() -> dict:
     g = torch.Generator().manual_seed(0)
     pts = torch.nn.functional.normalize(torch.randn(50, 3, generator=g), dim=1)
@@ -74,19 +85,10 @@ def test_rotated_voxels_are_the_voxelisation_of_the_rotated_mesh() -> None:
     """The reference: rotate the mesh and voxelise it again. A quarter turn moves cell centres onto
     cell centres (exactly the grid turned by index arithmetic); other angles agree but for cells along
     the boundary, and far better than the opposite angle (a sign or axis mix-up)."""
-    import numpy as np
 
     mesh = _asymmetric_mesh()
 
-    def solid(m: Mesh) -> torch.Tensor:
-        return torch.from_numpy(
-            voxelize(m, 32, "solid", bounds=(-1.0, 1.0)).occupancy[None].astype(np.float32)
-        )
-
-    def iou(a: torch.Tensor, b: torch.Tensor) -> float:
-        return float(((a * b) > 0).sum() / ((a + b) > 0).sum())
-
-    grid = solid(mesh)
+    grid = _solid(mesh)
     quarter = apply_linear({"voxels": grid}, [[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])["voxels"]
     r = grid.shape[-1]
     i, j, k = torch.meshgrid(torch.arange(r), torch.arange(r), torch.arange(r), indexing="ij")
@@ -94,12 +96,12 @@ def test_rotated_voxels_are_the_voxelisation_of_the_rotated_mesh() -> None:
     assert torch.equal(quarter[0], grid[0][j, r - 1 - i, k])
     for axis, angle in (("z", 0.5), ("x", -0.35), ("y", 0.8)):
         rot = transforms._rotation_matrix(axis, torch.tensor(angle)).double().numpy()
-        want = solid(Mesh(mesh.vertices @ rot.T, mesh.faces, source="rotated"))
+        want = _solid(Mesh(mesh.vertices @ rot.T, mesh.faces, source="rotated"))
         got = apply_linear({"voxels": grid}, rot)["voxels"]
         assert set(got.unique().tolist()) <= {0.0, 1.0}
-        assert iou(got, want) > 0.8, (axis, iou(got, want))  # thin boxes: 0.82-0.90 measured
+        assert _iou(got, want) > 0.8, (axis, _iou(got, want))  # thin boxes: 0.82-0.90 measured
         wrong = apply_linear({"voxels": grid}, rot.T)["voxels"]  # the opposite turn
-        assert iou(wrong, want) < iou(got, want) - 0.1
+        assert _iou(wrong, want) < _iou(got, want) - 0.1
 
 
 def test_random_rotation_moves_points_normals_and_voxels_together() -> None:
@@ -252,23 +254,15 @@ def test_scaled_voxels_are_the_voxelisation_of_the_scaled_mesh() -> None:
     ball.apply_translation((0.1, -0.05, 0.0))
     mesh = Mesh(np.asarray(ball.vertices), np.asarray(ball.faces), source="ball")
 
-    def solid(m: Mesh) -> torch.Tensor:
-        return torch.from_numpy(
-            voxelize(m, 32, "solid", bounds=(-1.0, 1.0)).occupancy[None].astype(np.float32)
-        )
-
-    def iou(a: torch.Tensor, b: torch.Tensor) -> float:
-        return float(((a * b) > 0).sum() / ((a + b) > 0).sum())
-
-    grid = solid(mesh)
+    grid = _solid(mesh)
     assert torch.equal(apply_scale({"voxels": grid}, [1.0, 1.0, 1.0])["voxels"], grid)  # exact at 1
     for f in ([1.2, 0.8, 1.0], [0.7, 1.1, 0.9]):
-        want = solid(Mesh(mesh.vertices * np.asarray(f), mesh.faces, source="stretched"))
+        want = _solid(Mesh(mesh.vertices * np.asarray(f), mesh.faces, source="stretched"))
         got = apply_scale({"voxels": grid}, f)["voxels"]
         assert got.shape == grid.shape and set(got.unique().tolist()) <= {0.0, 1.0}
-        assert iou(got, want) > 0.94, (f, iou(got, want))
+        assert _iou(got, want) > 0.94, (f, _iou(got, want))
         for other in set(itertools.permutations(f)) - {tuple(f)}:
-            assert iou(apply_scale({"voxels": grid}, list(other))["voxels"], want) < iou(got, want) - 0.1
+            assert _iou(apply_scale({"voxels": grid}, list(other))["voxels"], want) < _iou(got, want) - 0.1
     # a collated batch (B, C, R, R, R) gives each sample what it gives alone
     batch = torch.stack([grid, grid.flip(1)])
     moved = apply_scale({"voxels": batch}, [0.9, 1.1, 1.0])["voxels"]
