@@ -221,17 +221,24 @@ def _open_member(
     check_names(config.data or "the embedded dataset", have, run.names, config.task)
     sample = ds[0]
     model = load_model(run, collate_shapes([sample]), device)
-    if tta and not (posable_only and not posable(sample)):
+    poses = 1
+    if tta and (posable(sample) or not posable_only):
         model = symmetry_average(model, config, sample, config.train.restrict_to_category)
+        poses = len(model.symmetries)
     trainer = Trainer(
         model, train_config, task=config.task, run_dir=run.path, device=device, progress=progress
     )
-    return _Member(config, ds, trainer, opened.failures, len(getattr(model, "symmetries", ())) or 1)
+    return _Member(config, ds, trainer, opened.failures, poses)
+
+
+# what encoders read that no symmetry of the cube moves: rendered views, orientation-free descriptors
+_VIEW_KEYS = ("views",)
+_DESCRIPTOR_KEYS = ("descriptor", "face_features")
 
 
 def posable(sample: dict[str, Any]) -> bool:
     """A symmetry of the cube moves what the sample gives the encoder (not views, not descriptors)."""
-    return not any(key in sample for key in ("views", "descriptor", "face_features"))
+    return not any(key in sample for key in (*_VIEW_KEYS, *_DESCRIPTOR_KEYS))
 
 
 def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: Any) -> EvalResult:
@@ -313,11 +320,11 @@ def symmetry_average(model: torch.nn.Module, config: Any, sample: dict[str, Any]
     from geolearn.nn.tta import SymmetryAverage
     from geolearn.train.tasks import get_task
 
-    if "views" in sample:
+    if any(key in sample for key in _VIEW_KEYS):
         raise OptionError(
             f"--tta: {config.encoder} reads rendered views, which no symmetry of the shape can move"
         )
-    if "descriptor" in sample or "face_features" in sample:
+    if any(key in sample for key in _DESCRIPTOR_KEYS):
         raise OptionError(
             f"--tta: {config.encoder} reads orientation-free descriptors: every pose gives the same prediction"
         )
