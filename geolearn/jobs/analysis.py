@@ -116,44 +116,26 @@ def face_predictions(
 ) -> FacePredictions:
     """Predict every face of every shape of ``split`` with ``run_dir``'s best weights — or, given
     several run directories, with their ensemble: the softmax of each run's face logits averaged
-    (``run`` and ``data`` are then the first run's; the runs must share the labels and the split)."""
-    from geolearn.datasets import collate_shapes
-    from geolearn.jobs.runs import load_model
-    from geolearn.train import Trainer
+    (:func:`geolearn.jobs.evaluate.average_probabilities`; ``run`` and ``data`` are then the first
+    run's)."""
+    from geolearn.jobs.evaluate import average_probabilities
+    from geolearn.jobs.runs import read_run
 
     dirs = [run_dir] if isinstance(run_dir, (str, Path)) else list(run_dir)
     if not dirs:
         raise OptionError("face_predictions: give at least one run directory")
-    probs: dict[str, torch.Tensor] = {}
-    first: tuple[RunInfo, ShapeDataset, Any] | None = None
-    for d in dirs:
-        run, data = open_split(d, split)
+    runs = [read_run(d) for d in dirs]
+    for d, run in zip(dirs, runs, strict=True):
         if run.task != "segment":
             raise OptionError(f"{d}: a {run.task} run has no per-face predictions")
-        model = load_model(run, collate_shapes([data[0]]), device)
-        trainer = Trainer(
-            model, run.config.train, task="segment", run_dir=run.path, device=device, progress=False
-        )
-        preds = trainer.predict(data)
-        ptr = preds.ptr.tolist()
-        rows = {
-            src: preds.logits[ptr[i] : ptr[i + 1]].double().softmax(dim=1)
-            for i, src in enumerate(preds.source)
-        }
-        if first is None:
-            first, probs = (run, data, preds), rows
-            continue
-        if tuple(run.names) != tuple(first[0].names) or set(rows) != set(probs):
-            raise OptionError(
-                f"{d}: other labels or other {split} shapes than {dirs[0]}; cannot average them"
-            )
-        probs = {src: probs[src] + rows[src] for src in probs}
-    run, data, preds = first
+    averaged = average_probabilities(
+        runs, data=None, split=split, device=device, batch_size=None, progress=False, workers=0, tta=False
+    )
+    run, data = runs[0], averaged.dataset
     mask = torch.from_numpy(category_part_mask(tuple(run.names), tuple(data.class_names)))
     predicted, restricted, truth, areas = [], [], [], []
     categories = np.asarray(data.labels)
-    for index, src in zip(preds.index.tolist(), preds.source, strict=True):
-        p = probs[src] / len(dirs)  # (F, K)
+    for index, p in averaged.rows:  # p: (F, K) probabilities
         sample = data[index]
         if int(sample["face_labels"].numel()) != p.shape[0]:
             raise OptionError(
@@ -164,7 +146,7 @@ def face_predictions(
         restricted.append(p.masked_fill(~allowed, -1.0).argmax(dim=1).numpy())
         truth.append(sample["face_labels"].numpy())
         areas.append(sample["face_areas"].numpy().astype(np.float64))
-    order = preds.index.numpy()
+    order = np.asarray([index for index, _ in averaged.rows], dtype=np.int64)
     return FacePredictions(run, data, predicted, restricted, truth, areas, categories[order], order)
 
 

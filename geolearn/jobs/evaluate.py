@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVAL_SPLITS",
+    "AveragedProbabilities",
     "EvalResult",
+    "average_probabilities",
     "evaluate_run",
     "posable",
     "probability_metrics",
@@ -241,8 +243,38 @@ def posable(sample: dict[str, Any]) -> bool:
     return not any(key in sample for key in (*_VIEW_KEYS, *_DESCRIPTOR_KEYS))
 
 
-def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: Any) -> EvalResult:
-    """The metrics of the average of ``runs``' probabilities on the split (see :func:`evaluate_run`)."""
+@dataclass
+class AveragedProbabilities:
+    """Several runs' probabilities on one split, averaged (:func:`average_probabilities`).
+
+    Attributes:
+        dataset: the split as the first run reads it (``rows`` index it).
+        rows: per shape, in the first run's order: its index in ``dataset`` and its averaged
+            probabilities, ``(1, K)`` (classify) or ``(F, K)`` per face (segment), float64.
+        encoders: each run's encoder; poses: the most poses any run averaged over (``tta``);
+        failures: shapes of the split that could not be read (as the first run read them).
+    """
+
+    dataset: Any
+    rows: list[tuple[int, torch.Tensor]]
+    encoders: list[str]
+    poses: int
+    failures: list[dict[str, str]]
+
+
+def average_probabilities(runs: Sequence[Any], **options: Any) -> AveragedProbabilities:
+    """Every run predicts ``split`` on its own (representation, weights and, with ``tta``, poses;
+    a run on descriptors or rendered views then predicts once); their softmax outputs (each run's
+    category mask applied) are averaged with equal weights, shape by shape.
+
+    Args:
+        runs: :class:`~geolearn.jobs.runs.RunInfo` of one task and the same label names.
+        **options: ``data``, ``split``, ``device``, ``batch_size``, ``progress``, ``workers``, ``tta``
+            (as :func:`evaluate_run`).
+
+    Raises:
+        OptionError: runs of other tasks or labels, or whose split holds other shapes, naming the run.
+    """
     import torch
 
     first = runs[0]
@@ -258,51 +290,59 @@ def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: A
                 f"{run.path}: its labels differ from those of {first.path} "
                 f"({len(run.names)} vs {len(first.names)} names); an ensemble averages runs over the same labels"
             )
-    members, probabilities = [], []
+    lead, order, total, encoders, poses = None, [], {}, [], 1
     for run in runs:
         member = _open_member(run, posable_only=True, **options)
         preds = member.trainer.predict(member.dataset)
         probs = torch.softmax(preds.logits.double(), dim=1)
         ptr = preds.ptr.tolist()
         by_source = {src: probs[ptr[i] : ptr[i + 1]] for i, src in enumerate(preds.source)}
-        if members and set(by_source) != set(probabilities[0]):
-            raise OptionError(
-                f"{run.path}: its {options['split']} split holds other shapes than that of {first.path} "
-                f"({len(by_source)} vs {len(probabilities[0])}); ensemble members must share the data, "
-                "val_fraction, split_seed and max_shapes"
-            )
-        if members:
+        if lead is None:
+            lead, total = member, by_source
+            order = list(zip(preds.source, preds.index.tolist(), strict=True))
+        else:
+            if set(by_source) != set(total):
+                raise OptionError(
+                    f"{run.path}: its {options['split']} split holds other shapes than that of {first.path} "
+                    f"({len(by_source)} vs {len(total)}); ensemble members must share the data, "
+                    "val_fraction, split_seed and max_shapes"
+                )
             for src, rows in by_source.items():
-                if rows.shape != probabilities[0][src].shape:
+                if rows.shape != total[src].shape:
                     raise OptionError(
-                        f"{run.path}: {src}: {rows.shape[0]} predicted rows, {probabilities[0][src].shape[0]} "
+                        f"{run.path}: {src}: {rows.shape[0]} predicted rows, {total[src].shape[0]} "
                         f"from {first.path}"
                     )
-        if not members:
-            lead_index = {src: int(i) for src, i in zip(preds.source, preds.index.tolist(), strict=True)}
-        else:  # only the first member's split and task are needed from here on: free the model
-            member = dataclasses.replace(member, trainer=None, dataset=None)
-        members.append(member)
-        probabilities.append(by_source)
-    lead = members[0]
-    average = [
-        (index, sum(p[src] for p in probabilities) / len(probabilities)) for src, index in lead_index.items()
-    ]
-    metrics = probability_metrics(lead.trainer.task, lead.dataset, average, smooth=smooth)
+                total[src] = total[src] + rows
+        encoders.append(member.config.encoder)
+        poses = max(poses, member.poses)
+        del member, preds  # only the first run's split is kept
+    rows = [(int(index), total[src] / len(runs)) for src, index in order]
+    return AveragedProbabilities(lead.dataset, rows, encoders, poses, lead.failures)
+
+
+def _evaluate_ensemble(runs: list[Any], *, smooth: bool, t0: float, **options: Any) -> EvalResult:
+    """The metrics of the average of ``runs``' probabilities on the split (see :func:`evaluate_run`)."""
+    from geolearn.train.tasks import get_task
+
+    first = runs[0]
+    averaged = average_probabilities(runs, **options)
+    task = get_task(first.config.task)
+    metrics = probability_metrics(task, averaged.dataset, averaged.rows, smooth=smooth)
     return EvalResult(
         run_dir=first.path,
         checkpoint=first.checkpoint,
-        task=task,
-        encoder="+".join(m.config.encoder for m in members),
-        data=lead.config.data,
+        task=first.config.task,
+        encoder="+".join(averaged.encoders),
+        data=str(options["data"]) if options["data"] is not None else first.config.data,
         split=options["split"],
         names=list(first.names),
-        shapes=len(lead.dataset),
-        failed_shapes=lead.failures,
+        shapes=len(averaged.dataset),
+        failed_shapes=averaged.failures,
         metrics=metrics,
         seconds=time.perf_counter() - t0,
         tta=options["tta"],
-        poses=max(m.poses for m in members),
+        poses=averaged.poses,
         smooth=smooth,
         members=[str(run.path) for run in runs],
     )
