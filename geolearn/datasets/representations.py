@@ -13,6 +13,8 @@ Shapes (see also ``/work/notes/CONTRACT.md``):
       ``view_face (V, H, W) int64`` (-1 on the background).
     - :class:`FaceLabels`: ``face_labels (F,) int64``, ``face_areas (F,) float32``,
       ``face_centroids (F, 3) float32`` — the per-face targets of segmentation.
+    - :class:`SpectralPoints`: the keys of :class:`Points` plus the Laplace–Beltrami eigenbasis read
+      at those points (``spectral_*``), for the DiffusionNet encoder.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from geolearn.errors import DatasetError, OptionError
 from geolearn.geometry.sampling import sample_surface
 from geolearn.mesh import Mesh
 
-__all__ = ["FaceLabels", "Points", "Representation", "Views", "Voxels", "check_representations"]
+__all__ = [
+    "FaceLabels",
+    "Points",
+    "Representation",
+    "SpectralPoints",
+    "Views",
+    "Voxels",
+    "check_representations",
+]
 
 
 @runtime_checkable
@@ -183,3 +193,66 @@ class FaceLabels:
             "face_areas": mesh.face_areas.astype(np.float32),
             "face_centroids": mesh.face_centroids.astype(np.float32),
         }
+
+
+class SpectralPoints:
+    """:class:`Points` (the same ``num_points`` and ``seed`` give the same points) plus the intrinsic
+    spectral geometry of the surface read at each point (:mod:`geolearn.geometry.spectral`), on the
+    surface scaled to unit area: what a DiffusionNet-style encoder reads.
+
+    The ``k`` lowest Laplace–Beltrami eigenfunctions are interpolated linearly inside each point's
+    triangle; their gradients are constant on a triangle and given in a 2-D frame of its plane (an
+    arbitrary frame per triangle: an encoder must only use frame-independent quantities of them,
+    such as dot products of two gradients). Each point stands for ``1/N`` of the (unit) area, so
+    ``spectral_basis.T @ x / N`` estimates the projection of a function ``x`` on the basis.
+
+    Returns:
+        the keys of :class:`Points`, and ``spectral_evals (k,) float32``, ``spectral_basis (N, k)
+        float32``, ``spectral_grad (N, k, 2) float32``, ``spectral_hks (N, T) float32`` (the heat
+        kernel signature at ``hks`` log-spaced times, divided by the heat trace: mean 1 over the surface).
+    """
+
+    keys: ClassVar[tuple[str, ...]] = (
+        "points",
+        "normals",
+        "point_face",
+        "spectral_evals",
+        "spectral_basis",
+        "spectral_grad",
+        "spectral_hks",
+    )
+
+    def __init__(self, num_points: int = 1024, seed: int = 0, k: int = 128, hks: int = 16) -> None:
+        self.points = Points(num_points, seed)
+        self.k = _positive_int("SpectralPoints", "k", k)
+        self.hks = _positive_int("SpectralPoints", "hks", hks)
+
+    def __repr__(self) -> str:
+        p = self.points
+        return f"SpectralPoints(num_points={p.num_points}, seed={p.seed}, k={self.k}, hks={self.hks})"
+
+    def __call__(self, mesh: Mesh) -> dict[str, np.ndarray]:
+        from geolearn.geometry.spectral import (
+            barycentric,
+            eigenbasis,
+            face_gradients,
+            heat_kernel_signature,
+            hks_times,
+        )
+
+        out = self.points(mesh)
+        basis = eigenbasis(mesh, self.k)
+        face = out["point_face"]
+        corners = basis.faces[face]  # (N, 3) merged vertex indices
+        weights = barycentric(mesh.triangles[face].astype(np.float64), out["points"].astype(np.float64))
+        at_points = np.einsum("nc,nck->nk", weights, basis.evecs[corners])  # (N, k)
+        grads = face_gradients(basis.vertices, basis.faces[np.unique(face)], basis.evecs)
+        grad_of = np.searchsorted(np.unique(face), face)
+        hks = heat_kernel_signature(basis.evals, at_points, hks_times(basis.evals, self.hks))
+        out.update(
+            spectral_evals=basis.evals.astype(np.float32),
+            spectral_basis=at_points.astype(np.float32),
+            spectral_grad=grads[grad_of].astype(np.float32),
+            spectral_hks=hks.astype(np.float32),
+        )
+        return out

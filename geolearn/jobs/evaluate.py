@@ -233,13 +233,15 @@ def _open_member(
     return _Member(config, ds, trainer, opened.failures, poses)
 
 
-# what encoders read that no symmetry of the cube moves: rendered views, orientation-free descriptors
+# what encoders read that no symmetry of the cube moves: rendered views, orientation-free descriptors,
+# the intrinsic spectral geometry of the surface
 _VIEW_KEYS = ("views",)
-_DESCRIPTOR_KEYS = ("descriptor", "face_features")
+_DESCRIPTOR_KEYS = ("descriptor", "face_features", "spectral_hks")
 
 
 def posable(sample: dict[str, Any]) -> bool:
-    """A symmetry of the cube moves what the sample gives the encoder (not views, not descriptors)."""
+    """A symmetry of the cube moves what the sample gives the encoder (not views, not descriptors,
+    not the spectral basis)."""
     return not any(key in sample for key in (*_VIEW_KEYS, *_DESCRIPTOR_KEYS))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from geolearn.nn.encoders.descriptor import DescriptorEncoder, FaceFeatureEncoder
+from geolearn.nn.encoders.diffusion import DiffusionNetEncoder
 from geolearn.nn.encoders.multiview import MultiViewEncoder
 from geolearn.nn.encoders.point import DGCNNEncoder, PointNetEncoder
 from geolearn.nn.encoders.voxel import VoxNetEncoder, VoxResNetEncoder, VoxUNetEncoder
@@ -10,6 +11,7 @@ from geolearn.nn.encoders.voxel import VoxNetEncoder, VoxResNetEncoder, VoxUNetE
 __all__ = [
     "DGCNNEncoder",
     "DescriptorEncoder",
+    "DiffusionNetEncoder",
     "FaceFeatureEncoder",
     "MultiViewEncoder",
     "PointNetEncoder",
