@@ -66,9 +66,9 @@ class Eigenbasis(NamedTuple):
     scale: float
 
 
-def laplacian(vertices: np.ndarray, faces: np.ndarray, source: str = "<mesh>") -> tuple[
-    scipy.sparse.csr_matrix, scipy.sparse.csr_matrix
-]:
+def laplacian(
+    vertices: np.ndarray, faces: np.ndarray, source: str = "<mesh>"
+) -> tuple[scipy.sparse.csr_matrix, scipy.sparse.csr_matrix]:
     """The (positive semi-definite) cotangent Laplacian ``L`` and diagonal lumped mass ``M``.
 
     Args:

@@ -10,7 +10,11 @@ this geometry, so labels are learnable from any of them:
   the points and face centroids: depth and shading channels, ``view_face`` = local face id or -1;
 - ``descriptor``: a D2-like histogram of point distances (a few entries scaled ×100 so
   that standardisation matters);
-- ``face_features``: centroid, normal, log-area per face (same ×100 scaling of one column).
+- ``face_features``: centroid, normal, log-area per face (same ×100 scaling of one column);
+- ``spectral`` (``spectral_*`` keys, for diffusionnet): a basis of low-degree polynomials of the points,
+  orthogonalised so that ``basis.T @ basis = N I`` (as the area-weighted eigenbasis read at area-uniform
+  points), sphere-like eigenvalues, seeded random gradients, and a positive "signature" that depends on
+  the point's position (on a real surface it is intrinsic; here it must make the halves learnable).
 
 Samples are collated with the project's :func:`geolearn.datasets.collate.collate_shapes`, so the
 per-face tensors are packed with ``face_ptr``.
@@ -80,6 +84,24 @@ def _views(s: dict[str, np.ndarray], num_views: int, size: int) -> tuple[np.ndar
     return views, view_face
 
 
+def _spectral(rng: np.random.Generator, points: np.ndarray, k: int = 8) -> dict[str, torch.Tensor]:
+    x, y, z = points.T.astype(np.float64)
+    poly = np.stack([np.ones_like(x), x, y, z, x * y, y * z, z * x, x * x - y * y], axis=1)[:, :k]
+    q, _ = np.linalg.qr(poly)  # (N, k) orthonormal columns
+    basis = q * np.sqrt(len(points))
+    evals = 4 * np.pi * np.array([0, 2, 2, 2, 6, 6, 6, 6], dtype=np.float64)[:k]
+    directions = np.array([[0.0, 0.0, 3.0], [0.0, 0.0, -3.0], [2.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    hks = np.exp(points @ directions.T)  # (N, 4) positive
+    grad = rng.normal(size=(len(points), k, 2))
+    as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    return {
+        "spectral_evals": as_tensor(evals),
+        "spectral_basis": as_tensor(basis),
+        "spectral_grad": as_tensor(grad),
+        "spectral_hks": as_tensor(hks),
+    }
+
+
 def synthetic_samples(
     batch_size: int = 2,
     *,
@@ -91,7 +113,7 @@ def synthetic_samples(
     image_size: int = 16,
     descriptor_bins: int = 16,
     seed: int = 0,
-    keys: tuple[str, ...] = ("points", "voxels", "views", "descriptor", "face_features"),
+    keys: tuple[str, ...] = ("points", "voxels", "views", "descriptor", "face_features", "spectral"),
 ) -> list[dict[str, Any]]:
     """``batch_size`` samples (``dict[str, Tensor | str]`` as ``Dataset.__getitem__`` returns them)."""
     rng = np.random.default_rng(seed)
@@ -131,6 +153,8 @@ def synthetic_samples(
             ff = np.concatenate([s["centroids"], s["normals_f"], np.log(s["areas"])[:, None]], axis=1)
             ff[:, 6] *= 100.0
             sample["face_features"] = torch.from_numpy(ff.astype(np.float32))  # (F, 7)
+        if "spectral" in keys:
+            sample.update(_spectral(rng, s["points"]))
         samples.append(sample)
     return samples
 

@@ -10,7 +10,7 @@ import torch
 import trimesh
 
 from geolearn.datasets.collate import collate_shapes
-from geolearn.datasets.representations import FaceLabels, Points, Views, Voxels
+from geolearn.datasets.representations import FaceLabels, Points, SpectralPoints, Views, Voxels
 from geolearn.mesh import Mesh, normalize
 from geolearn.nn import create_encoder, create_model, get_encoder_info, list_encoders, points_to_faces
 from geolearn.nn.pooling import packed_face_index
@@ -36,6 +36,7 @@ def real_batch() -> dict:
     from geolearn.descriptors.representations import ShapeDistribution
 
     reps = [Points(128, 0), Voxels(16), Views(3, 16), FaceLabels(), ShapeDistribution(bins=16, samples=2000)]
+    reps.append(SpectralPoints(128, 0, k=16, hks=8))  # the same points as Points(128, 0), and their basis
     meshes = [_labelled_sphere(2, 0.6), _labelled_sphere(3, 1.0)]  # 320 and 1280 faces
     batch = collate_shapes([_sample(m, reps, i) for i, m in enumerate(meshes)])
     batch["point_labels"] = batch["face_labels"][packed_face_index(batch["point_face"], batch["face_ptr"])]

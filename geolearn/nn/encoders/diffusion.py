@@ -38,7 +38,7 @@ from geolearn.nn.mlp import MLP
 from geolearn.nn.registry import register_encoder
 from geolearn.nn.standardize import Standardizer
 
-__all__ = ["DiffusionBlock", "DiffusionNetEncoder", "SPECTRAL_KEYS"]
+__all__ = ["SPECTRAL_KEYS", "DiffusionBlock", "DiffusionNetEncoder"]
 
 SPECTRAL_KEYS = ("spectral_evals", "spectral_basis", "spectral_grad", "spectral_hks")
 
