@@ -24,7 +24,9 @@ from geolearn.nn.encoders.diffusion import DiffusionBlock, DiffusionNetEncoder
 
 def _orthogonal_basis(n: int, k: int, seed: int = 0) -> torch.Tensor:
     """``(1, n, k)`` with ``basis.T @ basis = n I`` (an eigenbasis read at area-uniform points)."""
-    q, _ = torch.linalg.qr(torch.randn(n, k, generator=torch.Generator().manual_seed(seed), dtype=torch.float64))
+    q, _ = torch.linalg.qr(
+        torch.randn(n, k, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    )
     return (q * math.sqrt(n)).unsqueeze(0)
 
 
@@ -121,7 +123,9 @@ def test_encoder_ignores_rotation_translation_and_scale_of_the_shape():
     torch.testing.assert_close(feats.local_features[0], feats.local_features[1], rtol=1e-3, atol=1e-3)
     torch.testing.assert_close(feats.global_features[0], feats.global_features[1], rtol=1e-3, atol=1e-3)
     # the features do depend on the geometry: another shape gives others
-    other = normalize(Mesh(np.asarray(trimesh.creation.box().vertices), np.asarray(trimesh.creation.box().faces)))
+    other = normalize(
+        Mesh(np.asarray(trimesh.creation.box().vertices), np.asarray(trimesh.creation.box().faces))
+    )
     with torch.no_grad():
         far = enc(_batch([mesh, other])).global_features
     assert (far[0] - far[1]).abs().max() > 1e-2
@@ -199,7 +203,8 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOLEARN_CACHE", str(tmp_path / "cache"))
 
 
-def test_train_eval_predict_on_the_embedded_default(tmp_path, capsys, _cache):
+@pytest.mark.usefixtures("_cache")
+def test_train_eval_predict_on_the_embedded_default(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--task", "segment", "--encoder", "diffusionnet", "--epochs", "2", "--max-shapes", "6"]
     args += ["--batch-size", "3", "--set", "representation_kwargs={num_points: 128, k: 16, hks: 8}"]

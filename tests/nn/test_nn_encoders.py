@@ -33,7 +33,14 @@ def _target(batch: dict, task: str) -> torch.Tensor:
 def test_registry_covers_every_representation():
     reps = {get_encoder_info(n).representation for n in list_encoders()}
     assert reps == {"voxels", "points", "views", "descriptor", "face_features", "spectral"}
-    assert set(list_encoders("segment")) == {"dgcnn", "diffusionnet", "face_features", "mvcnn", "pointnet", "voxunet"}
+    assert set(list_encoders("segment")) == {
+        "dgcnn",
+        "diffusionnet",
+        "face_features",
+        "mvcnn",
+        "pointnet",
+        "voxunet",
+    }
 
 
 @pytest.mark.parametrize(("name", "task"), CASES, ids=IDS)
