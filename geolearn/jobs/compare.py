@@ -193,7 +193,7 @@ def resolve_methods(names: Sequence[str], task: str, budget: Budget) -> list[Met
             # features' options, keep their defaults)
             params = inspect.signature(info.representations).parameters
             kw = {k: v for k, v in sizes.items() if k in params}
-            if task == "classify" and info.representation != "points":
+            if task == "classify" and info.representation not in ("points", "spectral"):
                 kw.pop("num_points", None)  # query points only matter to segmentation
         kind = "descriptor" if info.representation in ("descriptor", "face_features") else "learned"
         specs.append(MethodSpec(name, name, kw, kind))

@@ -30,6 +30,9 @@ TINY_DATA = {"num_per_class": {"train": 2, "val": 1, "test": 2}, "target_faces":
         ("d2+a3", "classify", "descriptor", {"kind": "d2+a3", "samples": 999, "bins": 16}),
         ("sdf", "classify", "descriptor", {"kind": "sdf"}),
         ("face_features", "segment", "face_features", {"num_points": 100}),
+        # the spectral basis is read at the points: they are its input, to classify too
+        ("diffusionnet", "classify", "diffusionnet", {"num_points": 100}),
+        ("diffusionnet", "segment", "diffusionnet", {"num_points": 100}),
     ],
 )
 def test_methods_get_the_shared_budget(name, task, encoder, kwargs):
