@@ -248,7 +248,8 @@ class SpectralPoints:
         at_points = np.einsum("nc,nck->nk", weights, basis.evecs[corners])  # (N, k)
         grads = face_gradients(basis.vertices, basis.faces[np.unique(face)], basis.evecs)
         grad_of = np.searchsorted(np.unique(face), face)
-        hks = heat_kernel_signature(basis.evals, at_points, hks_times(basis.evals, self.hks))
+        real = basis.evals[: basis.count]  # the padding of a small mesh would dilute the heat trace
+        hks = heat_kernel_signature(real, at_points[:, : basis.count], hks_times(real, self.hks))
         out.update(
             spectral_evals=basis.evals.astype(np.float32),
             spectral_basis=at_points.astype(np.float32),

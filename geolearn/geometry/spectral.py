@@ -57,6 +57,7 @@ class Eigenbasis(NamedTuple):
         vertices: ``(V', 3) float64`` merged vertices, scaled by ``1/sqrt(area)`` (area 1).
         faces: ``(F, 3) int64`` the mesh's faces, in merged vertex indices (same order as the mesh).
         scale: the factor applied to the mesh's coordinates (``1/sqrt(area)``).
+        count: how many pairs are real (``k`` unless the mesh has fewer vertices; the rest is padding).
     """
 
     evals: np.ndarray
@@ -64,6 +65,7 @@ class Eigenbasis(NamedTuple):
     vertices: np.ndarray
     faces: np.ndarray
     scale: float
+    count: int
 
 
 def laplacian(
@@ -135,11 +137,12 @@ def eigenbasis(mesh: Mesh, k: int = 128) -> Eigenbasis:
     evals, evecs = np.clip(evals[order], 0.0, None), evecs[:, order]
     if not (np.isfinite(evals).all() and np.isfinite(evecs).all()):
         raise MeshError(mesh.source, "the Laplacian eigenbasis is not finite (degenerate triangles?)")
-    if evals.shape[0] < k:  # a small mesh: pad with pairs that add nothing to a projection
-        pad = k - evals.shape[0]
+    count = int(evals.shape[0])
+    if count < k:  # a small mesh: pad with pairs that add nothing to a projection
+        pad = k - count
         evals = np.concatenate([evals, np.full(pad, evals[-1])])
         evecs = np.concatenate([evecs, np.zeros((n, pad))], axis=1)
-    return Eigenbasis(evals, evecs, vertices, faces, float(scale))
+    return Eigenbasis(evals, evecs, vertices, faces, float(scale), count)
 
 
 def hks_times(evals: np.ndarray, count: int = 16) -> np.ndarray:

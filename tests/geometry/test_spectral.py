@@ -96,7 +96,15 @@ def test_small_mesh_pads_with_pairs_that_add_nothing():
     basis = eigenbasis(box(), 16)  # 8 vertices: 8 pairs, then 8 padded
     assert basis.evals.shape == (16,) and basis.evecs.shape == (8, 16)
     assert np.all(basis.evecs[:, 8:] == 0) and np.all(basis.evals[8:] == basis.evals[7])
-    assert basis.evals[7] > 0
+    assert basis.evals[7] > 0 and basis.count == 8
+    # the real pairs give a signature whose integral over the surface is 1 (lumped masses) ...
+    real = basis.evals[: basis.count]
+    hks = heat_kernel_signature(real, basis.evecs[:, : basis.count], hks_times(real, 4))
+    mass = laplacian(basis.vertices, basis.faces)[1].diagonal()
+    np.testing.assert_allclose(mass @ hks, np.ones(4), rtol=1e-8)
+    # ... and read at points inside the 12 triangles, about 1 (linear interpolation, a coarse mesh)
+    out = SpectralPoints(num_points=20000, seed=0, k=16, hks=4)(box())
+    assert out["spectral_hks"].mean(0) == pytest.approx(np.ones(4), rel=0.1)
 
 
 def test_errors_name_the_mesh(monkeypatch: pytest.MonkeyPatch):
