@@ -126,7 +126,7 @@ def evaluate_run(
 
     Raises:
         OptionError: bad run directory, split or batch size; ``tta`` with a run on rendered views or on
-            orientation-free descriptors; ``smooth`` with a classification run; ensemble members of
+            orientation-free inputs (descriptors, the spectral basis); ``smooth`` with a classification run; ensemble members of
             other tasks, other label names or other shapes in the split. DatasetError: ``data``
             cannot be read or has other label names.
     """
@@ -357,7 +357,7 @@ def symmetry_average(model: torch.nn.Module, config: Any, sample: dict[str, Any]
 
     Raises:
         OptionError: the run reads rendered views (no symmetry of the points moves them) or
-            orientation-free descriptors (every pose gives the same prediction).
+            orientation-free inputs: descriptors, the spectral basis (every pose gives the same prediction).
     """
     from geolearn.nn.tta import SymmetryAverage
     from geolearn.train.tasks import get_task
@@ -368,7 +368,8 @@ def symmetry_average(model: torch.nn.Module, config: Any, sample: dict[str, Any]
         )
     if any(key in sample for key in _DESCRIPTOR_KEYS):
         raise OptionError(
-            f"--tta: {config.encoder} reads orientation-free descriptors: every pose gives the same prediction"
+            f"--tta: {config.encoder} reads orientation-free inputs (descriptors, or the surface's intrinsic "
+            "geometry): every pose gives the same prediction"
         )
     trained_poses = config.augment.get("symmetry") or {}  # the run's symmetry augmentation, else all 48
     mask = get_task(config.task).restrict if restrict else None

@@ -138,7 +138,7 @@ def test_eval_with_test_time_augmentation(quick_demo: DemoRun, capsys, tmp_path)
 @pytest.mark.parametrize(("task", "method"), [("classify", "d2"), ("segment", "face_features")])
 def test_eval_tta_of_a_descriptor_run_is_a_one_line_error(quick_demo: DemoRun, capsys, task, method):
     code, _, err = run_cli(capsys, "eval", quick_demo.run_dir(task, method), "--tta", "--quiet")
-    assert_one_line_error(code, err, "eval", "--tta", "orientation-free descriptors")
+    assert_one_line_error(code, err, "eval", "--tta", "orientation-free inputs")
 
 
 def test_eval_tta_averages_over_the_poses_the_run_was_trained_on(quick_demo: DemoRun, tmp_path):
@@ -293,7 +293,7 @@ def test_eval_ensemble_tta_poses_only_the_members_a_symmetry_moves(quick_demo: D
     plain = evaluate_run([points, faces], device="cpu", workers=0)
     assert mixed.poses == 48 and mixed.tta and mixed.metrics["confusion"] != plain.metrics["confusion"]
     code, _, err = run_cli(capsys, "eval", faces, "--tta", "--quiet")
-    assert_one_line_error(code, err, "eval", "--tta", "orientation-free descriptors")
+    assert_one_line_error(code, err, "eval", "--tta", "orientation-free inputs")
 
 
 def test_eval_ensemble_of_runs_that_do_not_match_is_a_one_line_error(quick_demo: DemoRun, capsys, tmp_path):
