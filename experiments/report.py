@@ -40,7 +40,6 @@ PUBLISHED_MODELNET10 = [
     ("3D ShapeNets (Wu et al. 2015), voxels", 83.5),
     ("VoxNet (Maturana & Scherer 2015), voxels", 92.0),
 ]
-LEARNED = {"pointnet", "voxnet", "voxresnet", "mvcnn", "dgcnn", "voxunet"}
 # categories rendered in the segmentation figure (several kinds of parts; the first test mesh of each)
 SHOW_CATEGORIES = ("Airplane", "Chair", "Human", "Octopus", "Cup", "Table")
 
@@ -50,7 +49,11 @@ def _pct(x: Any) -> str:
 
 
 def _kind(encoder: str) -> str:
-    return "learned" if encoder in LEARNED else "hand-crafted"
+    """``hand-crafted`` for the descriptor encoders (no learned features), ``learned`` otherwise."""
+    from geolearn.nn import get_encoder_info
+
+    hand_crafted = get_encoder_info(encoder).representation in ("descriptor", "face_features")
+    return "hand-crafted" if hand_crafted else "learned"
 
 
 def _rel(path: Path, start: Path) -> str:
