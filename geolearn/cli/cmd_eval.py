@@ -15,7 +15,8 @@ segmentation weighs faces by area). ``--json`` prints one object (:class:`geolea
 ``--out DIR`` also writes ``eval-<split>.json`` and ``confusion-<split>.png`` there. Several run
 directories score their ensemble: each run predicts with its own representation and weights, the
 probabilities are averaged, and the average is scored (same task, labels and split shapes; with
-``--tta`` a member on descriptors or rendered views, which no pose changes, predicts once).
+``--tta`` a member that no pose changes — descriptors, rendered views, the spectral basis —
+predicts once).
 """
 
 from __future__ import annotations

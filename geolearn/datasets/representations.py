@@ -246,8 +246,8 @@ class SpectralPoints:
         corners = basis.faces[face]  # (N, 3) merged vertex indices
         weights = barycentric(mesh.triangles[face].astype(np.float64), out["points"].astype(np.float64))
         at_points = np.einsum("nc,nck->nk", weights, basis.evecs[corners])  # (N, k)
-        grads = face_gradients(basis.vertices, basis.faces[np.unique(face)], basis.evecs)
-        grad_of = np.searchsorted(np.unique(face), face)
+        drawn, grad_of = np.unique(face, return_inverse=True)  # gradients of the drawn faces only
+        grads = face_gradients(basis.vertices, basis.faces[drawn], basis.evecs)
         real = basis.evals[: basis.count]  # the padding of a small mesh would dilute the heat trace
         hks = heat_kernel_signature(real, at_points[:, : basis.count], hks_times(real, self.hks))
         out.update(

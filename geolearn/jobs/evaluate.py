@@ -64,9 +64,9 @@ class EvalResult:
             metrics then have no ``loss`` and no ``point_accuracy`` (they are about points).
         members: for an ensemble, every run directory whose probabilities were averaged (``run_dir``
             and ``checkpoint`` are then the first's, ``poses`` the most of any member's: with
-            ``tta``, members on descriptors or rendered views predict once); the metrics
-            then have no ``loss`` and no ``point_accuracy`` (no run's loss is the ensemble's). Empty
-            for one run.
+            ``tta``, members that no pose changes — descriptors, rendered views, the spectral basis —
+            predict once); the metrics then have no ``loss`` and no ``point_accuracy`` (no run's loss
+            is the ensemble's). Empty for one run.
     """
 
     run_dir: Path
@@ -126,9 +126,9 @@ def evaluate_run(
 
     Raises:
         OptionError: bad run directory, split or batch size; ``tta`` with a run on rendered views or on
-            orientation-free inputs (descriptors, the spectral basis); ``smooth`` with a classification run; ensemble members of
-            other tasks, other label names or other shapes in the split. DatasetError: ``data``
-            cannot be read or has other label names.
+            orientation-free inputs (descriptors, the spectral basis); ``smooth`` with a classification
+            run; ensemble members of other tasks, other label names or other shapes in the split.
+            DatasetError: ``data`` cannot be read or has other label names.
     """
     t0 = time.perf_counter()
     if split not in EVAL_SPLITS:
@@ -236,13 +236,13 @@ def _open_member(
 # what encoders read that no symmetry of the cube moves: rendered views, orientation-free descriptors,
 # the intrinsic spectral geometry of the surface
 _VIEW_KEYS = ("views",)
-_DESCRIPTOR_KEYS = ("descriptor", "face_features", "spectral_hks")
+_ORIENTATION_FREE_KEYS = ("descriptor", "face_features", "spectral_hks")
 
 
 def posable(sample: dict[str, Any]) -> bool:
     """A symmetry of the cube moves what the sample gives the encoder (not views, not descriptors,
     not the spectral basis)."""
-    return not any(key in sample for key in (*_VIEW_KEYS, *_DESCRIPTOR_KEYS))
+    return not any(key in sample for key in (*_VIEW_KEYS, *_ORIENTATION_FREE_KEYS))
 
 
 @dataclass
@@ -266,8 +266,9 @@ class AveragedProbabilities:
 
 def average_probabilities(runs: Sequence[Any], **options: Any) -> AveragedProbabilities:
     """Every run predicts ``split`` on its own (representation, weights and, with ``tta``, poses;
-    a run on descriptors or rendered views then predicts once); their softmax outputs (each run's
-    category mask applied) are averaged with equal weights, shape by shape.
+    a run that no pose changes — descriptors, rendered views, the spectral basis — then predicts
+    once); their softmax outputs (each run's category mask applied) are averaged with equal weights,
+    shape by shape.
 
     Args:
         runs: :class:`~geolearn.jobs.runs.RunInfo` of one task and the same label names.
@@ -366,7 +367,7 @@ def symmetry_average(model: torch.nn.Module, config: Any, sample: dict[str, Any]
         raise OptionError(
             f"--tta: {config.encoder} reads rendered views, which no symmetry of the shape can move"
         )
-    if any(key in sample for key in _DESCRIPTOR_KEYS):
+    if any(key in sample for key in _ORIENTATION_FREE_KEYS):
         raise OptionError(
             f"--tta: {config.encoder} reads orientation-free inputs (descriptors, or the surface's intrinsic "
             "geometry): every pose gives the same prediction"

@@ -259,8 +259,9 @@ def predict_meshes(
             from the file's own face winding).
         ensemble: more run directories (same task and label names): the probabilities of all the
             runs, each with its own representation, weights and (with ``tta``) poses — one for a run
-            on descriptors or rendered views — are averaged before the class or the face labels are
-            taken. ``encoder`` then joins their encoders and ``members`` lists the runs.
+            that no pose changes (descriptors, rendered views, the spectral basis) — are averaged
+            before the class or the face labels are taken. ``encoder`` then joins their encoders and
+            ``members`` lists the runs.
 
     Raises:
         OptionError: bad run directory or option (an ensemble member of another task or with other
